@@ -1,0 +1,21 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { BatonError } from "../core/errors.js";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** parseArgs with baton's error code, so a typo gets a clear message and exit code 2. */
+export function parse<T extends Options>(argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (error) {
+    throw new BatonError("BATON_USAGE", (error as Error).message, { hint: "run `baton help` for usage" });
+  }
+}
+
+export function intOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new BatonError("BATON_USAGE", `--${name} must be a whole number (got "${value}")`);
+  return n;
+}

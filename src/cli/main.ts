@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { BatonError } from "../core/errors.js";
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+// Commands load lazily so `baton help` stays fast and one command's imports cannot slow another.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  demo: () => import("./demo.js"),
+  router: () => import("./router.js"),
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+async function help(): Promise<string> {
+  const lines = [
+    "baton: zero-downtime deploys for Procfile apps",
+    "",
+    "Usage: baton <command> [options]",
+    "",
+    "Commands:",
+  ];
+  for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${(await load()).summary}`);
+  lines.push(
+    `  ${"help".padEnd(10)} show this help, or \`baton help <command>\``,
+    `  ${"version".padEnd(10)} print the version`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
+    process.stdout.write(topic === undefined ? await help() : `${(await topic()).usage}\n`);
+    return 0;
+  }
+  if (name === "version" || name === "--version" || name === "-v") {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (load === undefined) {
+    throw new BatonError("BATON_USAGE", `unknown command "${name}"`, { hint: "run `baton help` to list the commands" });
+  }
+  const command = await load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof BatonError) {
+      process.stderr.write(`error ${error.code}: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`);
+      process.exitCode = error.code === "BATON_USAGE" ? 2 : 1;
+    } else {
+      process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,88 @@
+/**
+ * The one catalog of baton's error codes. Every failure a person can meet carries one of these
+ * codes, a reason and the next step. docs/errors.md lists the same codes; a test keeps them in step.
+ */
+export const ERROR_CATALOG = {
+  BATON_USAGE: { status: 400, summary: "The command line or request was not understood." },
+  BATON_TIMEOUT: { status: 504, summary: "A wait took longer than its timeout." },
+  BATON_ABORTED: { status: 499, summary: "The operation was cancelled by its caller." },
+  BATON_STATE_CORRUPT: { status: 500, summary: "A state file on disk could not be read." },
+  BATON_CONFIG_INVALID: { status: 400, summary: "Options failed validation; every problem is listed." },
+  BATON_ROUTER_NO_APP: { status: 404, summary: "No app is routed for this Host header." },
+  BATON_ROUTER_MAINTENANCE: { status: 503, summary: "The app is in maintenance mode." },
+  BATON_ROUTER_HOLD_TIMEOUT: {
+    status: 503,
+    summary: "No instance of the app became ready within the hold timeout.",
+  },
+  BATON_ROUTER_HOLD_FULL: { status: 503, summary: "Too many requests are already held for the app." },
+  BATON_ROUTER_UPSTREAM_CONNECT: { status: 502, summary: "No instance of the app accepted a connection." },
+  BATON_ROUTER_UPSTREAM_RESET: {
+    status: 502,
+    summary: "The instance closed the connection before it answered.",
+  },
+  BATON_ROUTER_UPSTREAM_TIMEOUT: {
+    status: 504,
+    summary: "The instance did not send response headers in time.",
+  },
+  BATON_ROUTER_BAD_REQUEST: { status: 400, summary: "The request was malformed and was not forwarded." },
+  BATON_ROUTER_HEADERS_TOO_LARGE: { status: 431, summary: "The request headers were too large." },
+  BATON_ROUTER_UNREACHABLE: { status: 503, summary: "The router's admin socket did not answer." },
+  BATON_ADMIN_NOT_FOUND: { status: 404, summary: "The app or pool named in the admin request does not exist." },
+  BATON_ADMIN_CONFLICT: { status: 409, summary: "The admin request conflicts with the current routing state." },
+  BATON_DEMO_FAILED: { status: 500, summary: "The demo could not finish; its output says which step failed." },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export interface BatonErrorOptions {
+  cause?: unknown;
+  /** Structured facts for machines (JSON output, the API); never secrets. */
+  details?: Record<string, unknown>;
+  /** The next thing the person should do. */
+  hint?: string;
+}
+
+export class BatonError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: BatonErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "BatonError";
+    this.code = code;
+    this.details = options.details ?? {};
+    this.hint = options.hint;
+  }
+
+  get status(): number {
+    return ERROR_CATALOG[this.code].status;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(Object.keys(this.details).length === 0 ? {} : { details: this.details }),
+    };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERROR_CATALOG, value);
+}
+
+/** Rebuild a BatonError from its JSON form (as the admin API sends it). */
+export function errorFromJSON(body: unknown, fallbackMessage: string): BatonError {
+  if (typeof body === "object" && body !== null) {
+    const { code, message, hint, details } = body as Record<string, unknown>;
+    if (isErrorCode(code)) {
+      return new BatonError(code, typeof message === "string" ? message : fallbackMessage, {
+        ...(typeof hint === "string" ? { hint } : {}),
+        ...(typeof details === "object" && details !== null ? { details: details as Record<string, unknown> } : {}),
+      });
+    }
+  }
+  return new BatonError("BATON_USAGE", fallbackMessage);
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) plus the legacy ones proxies must not forward. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Headers the router sets itself, so a client cannot spoof them. */
+const SET_BY_ROUTER = new Set(["x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-request-id", "expect"]);
+
+const REQUEST_ID_OK = /^[\w\-.:/+=@]{1,200}$/;
+
+/** Names listed in a Connection header are hop-by-hop too; the common case has none. */
+function connectionTokens(value: string | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  let tokens: Set<string> | undefined;
+  for (const token of value.split(",")) {
+    const name = token.trim().toLowerCase();
+    if (name === "" || name === "close" || name === "keep-alive" || name === "upgrade") continue;
+    tokens ??= new Set();
+    tokens.add(name);
+  }
+  return tokens;
+}
+
+export interface ForwardedRequestHeaders {
+  headers: string[];
+  requestId: string;
+}
+
+/**
+ * Build the header list sent to the instance from the client's raw headers in one pass: drop
+ * hop-by-hop headers (keeping Upgrade for WebSocket handshakes), append the client address to
+ * X-Forwarded-For, and set X-Forwarded-Proto/-Host/-Port and X-Request-Id.
+ */
+export function forwardRequestHeaders(
+  req: IncomingMessage,
+  proto: "http" | "https",
+  localPort: number,
+  upgrade: boolean,
+): ForwardedRequestHeaders {
+  const raw = req.rawHeaders;
+  const extraHop = connectionTokens(req.headers.connection);
+  const out: string[] = [];
+  let forwardedFor: string | undefined;
+  let requestId: string | undefined;
+  let host = "";
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    const lower = name.length > 20 ? name.toLowerCase() : lowerShort(name);
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (extraHop?.has(lower)) continue;
+    if (lower === "host") host = value;
+    else if (lower === "x-forwarded-for") {
+      forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+      continue;
+    } else if (SET_BY_ROUTER.has(lower)) {
+      if (lower === "x-request-id" && requestId === undefined && REQUEST_ID_OK.test(value)) requestId = value;
+      continue;
+    }
+    out.push(name, value);
+  }
+  const clientAddress = normalizeAddress(req.socket.remoteAddress);
+  requestId ??= randomUUID();
+  out.push(
+    "X-Forwarded-For",
+    forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`,
+    "X-Forwarded-Proto",
+    proto,
+    "X-Forwarded-Host",
+    host,
+    "X-Forwarded-Port",
+    String(localPort),
+    "X-Request-Id",
+    requestId,
+  );
+  if (upgrade) out.push("Connection", "Upgrade", "Upgrade", req.headers.upgrade ?? "websocket");
+  return { headers: out, requestId };
+}
+
+/** Response headers from the instance minus hop-by-hop ones; Node sets framing itself. */
+export function forwardResponseHeaders(rawHeaders: readonly string[], connection: string | undefined): string[] {
+  const extraHop = connectionTokens(connection);
+  const out: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const lower = lowerShort(name);
+    if (HOP_BY_HOP.has(lower) || extraHop?.has(lower)) continue;
+    out.push(name, rawHeaders[i + 1] as string);
+  }
+  return out;
+}
+
+// Most header names arrive already in lower case (HTTP/2-era clients) or in canonical case; this
+// avoids allocating a new string when the name is already lower case.
+function lowerShort(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) return name.toLowerCase();
+  }
+  return name;
+}
+
+function normalizeAddress(address: string | undefined): string {
+  if (address === undefined) return "unknown";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}

@@ -1,0 +1,91 @@
+import { BatonError } from "../core/errors.js";
+
+/** What a person may set (all optional), kept apart from the resolved options the code reads. */
+export interface RouterUserOptions {
+  /** Public HTTP port (0 picks a free one). */
+  port?: number;
+  host?: string;
+  /** Admin API unix socket path. */
+  adminSocket?: string;
+  /** Routing table snapshot, rewritten atomically on every change and read at start. */
+  statePath?: string;
+  holdTimeoutMs?: number;
+  maxHeldPerApp?: number;
+  connectTimeoutMs?: number;
+  /** Time an instance has to send response headers before the client gets a 504. */
+  responseHeadersTimeoutMs?: number;
+  /** Idle keep-alive connections from clients are closed after this. */
+  clientKeepAliveTimeoutMs?: number;
+  /** A client must send its request headers within this (slowloris guard). */
+  clientHeadersTimeoutMs?: number;
+  maxHeaderBytes?: number;
+  drainTimeoutMs?: number;
+  /** Window over which long connections of a drained Target are closed, to avoid a reconnect storm. */
+  streamCloseWindowMs?: number;
+  healthCheckIntervalMs?: number;
+  maxFreeSocketsPerTarget?: number;
+  freeSocketTimeoutMs?: number;
+  /** Bounded retries for requests that never reached an instance. */
+  maxConnectAttempts?: number;
+}
+
+export type RouterOptions = Readonly<Required<Omit<RouterUserOptions, "adminSocket" | "statePath">>> & {
+  readonly adminSocket: string | undefined;
+  readonly statePath: string | undefined;
+};
+
+const DEFAULTS = {
+  port: 8080,
+  host: "0.0.0.0",
+  holdTimeoutMs: 30_000,
+  maxHeldPerApp: 10_000,
+  connectTimeoutMs: 5_000,
+  responseHeadersTimeoutMs: 60_000,
+  clientKeepAliveTimeoutMs: 65_000,
+  clientHeadersTimeoutMs: 20_000,
+  maxHeaderBytes: 32 * 1024,
+  drainTimeoutMs: 30_000,
+  streamCloseWindowMs: 2_000,
+  healthCheckIntervalMs: 500,
+  maxFreeSocketsPerTarget: 512,
+  freeSocketTimeoutMs: 4_000,
+  maxConnectAttempts: 3,
+} as const;
+
+/** Validate once, list every problem, freeze. */
+export function resolveRouterOptions(user: RouterUserOptions = {}): RouterOptions {
+  const merged = { ...DEFAULTS, ...stripUndefined(user) };
+  const problems: string[] = [];
+  const intIn = (key: keyof typeof DEFAULTS, min: number, max: number): void => {
+    const value = merged[key];
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${key} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    }
+  };
+  intIn("port", 0, 65535);
+  intIn("holdTimeoutMs", 0, 600_000);
+  intIn("maxHeldPerApp", 0, 1_000_000);
+  intIn("connectTimeoutMs", 1, 120_000);
+  intIn("responseHeadersTimeoutMs", 1, 3_600_000);
+  intIn("clientKeepAliveTimeoutMs", 1, 3_600_000);
+  intIn("clientHeadersTimeoutMs", 1, 600_000);
+  intIn("maxHeaderBytes", 1024, 1024 * 1024);
+  intIn("drainTimeoutMs", 0, 3_600_000);
+  intIn("streamCloseWindowMs", 0, 600_000);
+  intIn("healthCheckIntervalMs", 10, 60_000);
+  intIn("maxFreeSocketsPerTarget", 1, 65_536);
+  intIn("freeSocketTimeoutMs", 100, 3_600_000);
+  intIn("maxConnectAttempts", 1, 10);
+  if (problems.length > 0) {
+    throw new BatonError("BATON_CONFIG_INVALID", `router options: ${problems.join("; ")}`, { details: { problems } });
+  }
+  return Object.freeze({
+    ...merged,
+    adminSocket: user.adminSocket,
+    statePath: user.statePath,
+  });
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

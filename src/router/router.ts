@@ -1,0 +1,210 @@
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { writeFileAtomic } from "../core/atomic-write.js";
+import { BatonError } from "../core/errors.js";
+import { createLogger, type Logger } from "../core/log.js";
+import { AdminApi } from "./admin.js";
+import { Exchange, type ExchangeContext } from "./exchange.js";
+import { HealthCheck } from "./health-check.js";
+import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
+import { sendPage, sendPageOnSocket } from "./pages.js";
+import type { Pool } from "./pool.js";
+import { RoutingTable, type TableSnapshot } from "./table.js";
+import type { Target } from "./target.js";
+import { UpgradeExchange } from "./upgrade.js";
+
+type RouterState = "created" | "listening" | "closing" | "closed";
+
+/**
+ * The data plane: a public HTTP listener that routes by Host to app Pools, and an admin API on a
+ * unix socket. It never waits on the control plane: the routing table lives in memory, and a
+ * snapshot on disk lets a restarted router route before the control plane speaks.
+ *
+ * Lifecycle: created → listening → closing (close(): stop accepting, let in-flight finish) →
+ * closed. destroy() goes to closed at once.
+ */
+export class Router {
+  readonly options: RouterOptions;
+  readonly table: RoutingTable;
+  private readonly server: Server;
+  private readonly admin: AdminApi;
+  private readonly log: Logger;
+  private state: RouterState = "created";
+  private ctx: ExchangeContext;
+  private readonly startedAt = Date.now();
+
+  constructor(userOptions: RouterUserOptions = {}, log: Logger = createLogger("router")) {
+    this.options = resolveRouterOptions(userOptions);
+    this.log = log;
+    const o = this.options;
+    this.table = new RoutingTable({
+      holdTimeoutMs: o.holdTimeoutMs,
+      maxHeldPerApp: o.maxHeldPerApp,
+      maxFreeSocketsPerTarget: o.maxFreeSocketsPerTarget,
+      freeSocketTimeoutMs: o.freeSocketTimeoutMs,
+    });
+    this.ctx = this.exchangeContext(o.port);
+    this.server = createServer(
+      {
+        keepAliveTimeout: o.clientKeepAliveTimeoutMs,
+        headersTimeout: o.clientHeadersTimeoutMs,
+        // Whole-request time limits would cut long uploads and streams; slow clients are caught
+        // by the headers timeout and by the socket's idle timeout below.
+        requestTimeout: 0,
+        maxHeaderSize: o.maxHeaderBytes,
+        insecureHTTPParser: false,
+        noDelay: true,
+      },
+      this.onRequest,
+    );
+    this.server.on("upgrade", this.onUpgrade);
+    this.server.on("clientError", this.onClientError);
+    this.admin = new AdminApi(this.table, this.options, () => ({
+      pid: process.pid,
+      uptimeMs: Date.now() - this.startedAt,
+      port: this.port,
+      apps: this.table.apps.size,
+    }));
+  }
+
+  get port(): number {
+    const address = this.server.address() as AddressInfo | null;
+    return address?.port ?? this.options.port;
+  }
+
+  async listen(): Promise<void> {
+    if (this.state !== "created") throw new BatonError("BATON_USAGE", `router cannot listen while ${this.state}`);
+    this.restoreSnapshot();
+    this.table.onChange = () => this.persist();
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.ctx = this.exchangeContext(this.port);
+    if (this.options.adminSocket !== undefined) await this.admin.listen(this.options.adminSocket);
+    this.state = "listening";
+    this.log.info("router listening", { port: this.port, admin: this.options.adminSocket, apps: this.table.apps.size });
+  }
+
+  /** Graceful: stop accepting, answer held requests, let in-flight ones finish (bounded). */
+  async close(timeoutMs = this.options.drainTimeoutMs): Promise<void> {
+    if (this.state === "closed" || this.state === "closing") return;
+    this.state = "closing";
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    for (const app of this.table.apps.values()) app.hold.expireAll();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    this.destroy();
+  }
+
+  /** Immediate: cut every connection. Idempotent. */
+  destroy(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.server.closeAllConnections();
+    this.server.close();
+    void this.admin.close();
+    for (const app of this.table.apps.values()) {
+      app.hold.expireAll();
+      for (const pool of [app.active, app.canary]) for (const t of pool?.targets ?? []) t.close();
+    }
+    for (const { pool } of this.table.handedBack.values()) for (const t of pool.targets) t.close();
+  }
+
+  private exchangeContext(localPort: number): ExchangeContext {
+    const o = this.options;
+    return {
+      proto: "http",
+      localPort,
+      connectTimeoutMs: o.connectTimeoutMs,
+      responseHeadersTimeoutMs: o.responseHeadersTimeoutMs,
+      maxConnectAttempts: o.maxConnectAttempts,
+      eject: (target: Target, pool: Pool) => {
+        if (target.state !== "ready") return;
+        this.log.warn("target ejected: it refused a connection", { target: target.id, release: pool.release });
+        target.eject(
+          new HealthCheck(target.host, target.port, pool.healthPath, o.healthCheckIntervalMs, o.connectTimeoutMs),
+        );
+      },
+    };
+  }
+
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const app = this.table.resolve(req.headers.host);
+    if (app === undefined) {
+      sendPage(req, res, "BATON_ROUTER_NO_APP", {
+        detail: `No app is configured for host "${req.headers.host ?? ""}".`,
+      });
+      return;
+    }
+    if (app.maintenance.enabled) {
+      app.stats.notRouted++;
+      sendPage(req, res, "BATON_ROUTER_MAINTENANCE", {
+        retryAfterS: app.maintenance.retryAfterS,
+        ...(app.maintenance.html === undefined ? {} : { html: app.maintenance.html }),
+      });
+      return;
+    }
+    new Exchange(this.ctx, app, req, res).start();
+  };
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const app = this.table.resolve(req.headers.host);
+    if (app === undefined || app.maintenance.enabled) {
+      sendPageOnSocket(
+        socket as Socket,
+        app === undefined ? "BATON_ROUTER_NO_APP" : "BATON_ROUTER_MAINTENANCE",
+        req.headers.accept,
+      );
+      return;
+    }
+    new UpgradeExchange(this.ctx, app, req, socket, head).start();
+  };
+
+  /** Malformed requests never reach an instance: the parser rejects them here. */
+  private readonly onClientError = (error: NodeJS.ErrnoException, socket: Socket): void => {
+    if (error.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (error.code === "HPE_HEADER_OVERFLOW") sendPageOnSocket(socket, "BATON_ROUTER_HEADERS_TOO_LARGE");
+    else if (error.code === "ERR_HTTP_REQUEST_TIMEOUT" || error.code === "ERR_HTTP_HEADERS_TIMEOUT") {
+      socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    } else sendPageOnSocket(socket, "BATON_ROUTER_BAD_REQUEST");
+  };
+
+  private restoreSnapshot(): void {
+    const path = this.options.statePath;
+    if (path === undefined || !existsSync(path)) return;
+    let snapshot: TableSnapshot;
+    try {
+      snapshot = JSON.parse(readFileSync(path, "utf8")) as TableSnapshot;
+      if (snapshot.version !== 1 || !Array.isArray(snapshot.apps)) throw new Error("unknown snapshot format");
+    } catch (error) {
+      throw new BatonError("BATON_STATE_CORRUPT", `routing table snapshot ${path} could not be read`, {
+        cause: error,
+        hint: `move ${path} aside and restart the router; the control plane will send the routes again`,
+      });
+    }
+    this.table.restore(snapshot);
+    this.log.info("routing table restored", { path, apps: snapshot.apps.length });
+  }
+
+  private persist(): void {
+    const path = this.options.statePath;
+    if (path === undefined) return;
+    try {
+      writeFileAtomic(path, `${JSON.stringify(this.table.snapshot(), null, 2)}\n`);
+    } catch (error) {
+      // Routing goes on from memory; the next change tries again.
+      this.log.error("could not persist the routing table", { path, error: String(error) });
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
+import type { LongConnection } from "./target.js";
+
+/** How long a graceful close waits for the event in progress to complete before ending anyway. */
+const EVENT_BOUNDARY_WAIT_MS = 1_000;
+
+/**
+ * A server-sent-events response forwarded chunk by chunk with no buffering. It remembers whether
+ * the last chunk ended an event (a blank line), so drain can end the stream between events and
+ * the browser's EventSource reconnects (to a new instance) without a torn event.
+ */
+export class SseStream implements LongConnection {
+  private atBoundary = true;
+  private closing = false;
+  private fallback: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly upRes: IncomingMessage,
+    private readonly res: ServerResponse,
+    readonly upReq: ClientRequest,
+  ) {
+    upRes.on("data", this.onData);
+    upRes.once("end", () => this.res.end());
+    res.on("drain", () => upRes.resume());
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (!this.res.write(chunk)) this.upRes.pause();
+    const n = chunk.length;
+    this.atBoundary =
+      n >= 2 && chunk[n - 1] === 10 && (chunk[n - 2] === 10 || (chunk[n - 2] === 13 && chunk[n - 3] === 10));
+    if (this.closing && this.atBoundary) this.endNow();
+  };
+
+  closeGracefully(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.atBoundary) {
+      this.endNow();
+      return;
+    }
+    this.fallback = setTimeout(() => this.endNow(), EVENT_BOUNDARY_WAIT_MS);
+  }
+
+  private endNow(): void {
+    if (this.fallback !== undefined) clearTimeout(this.fallback);
+    this.upRes.off("data", this.onData);
+    // End the client's stream cleanly (terminating chunk), then let the instance's side go.
+    this.res.end();
+    this.upReq.destroy();
+  }
+
+  destroy(): void {
+    if (this.fallback !== undefined) clearTimeout(this.fallback);
+    this.res.destroy();
+    this.upReq.destroy();
+  }
+}

@@ -1,0 +1,285 @@
+import { BatonError } from "../core/errors.js";
+import { AppRoute, type AppRouteSpec, type MaintenanceSpec } from "./app-route.js";
+import { Pool, type PoolSpec } from "./pool.js";
+import { Target } from "./target.js";
+
+export interface TableLimits {
+  holdTimeoutMs: number;
+  maxHeldPerApp: number;
+  maxFreeSocketsPerTarget: number;
+  freeSocketTimeoutMs: number;
+}
+
+export interface AppSnapshot extends AppRouteSpec {
+  active: PoolSpec | null;
+  canary: { pool: PoolSpec; weight: number; sticky: boolean } | null;
+}
+
+export interface TableSnapshot {
+  version: 1;
+  apps: AppSnapshot[];
+}
+
+const APP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+/**
+ * The routing table: apps by name and by Host, their Pools, and the Targets those Pools share.
+ * Every change goes through a method here, so `onChange` (which persists the snapshot) sees all.
+ * Pools taken out of service are kept in `handedBack` until their caller drains them.
+ */
+export class RoutingTable {
+  readonly apps = new Map<string, AppRoute>();
+  private readonly byHost = new Map<string, AppRoute>();
+  private readonly wildcards: Array<[suffix: string, app: AppRoute]> = [];
+  private defaultApp: AppRoute | undefined;
+  private readonly targets = new Map<string, Target>();
+  readonly handedBack = new Map<string, { app: string; pool: Pool }>();
+  onChange: () => void = () => {};
+
+  constructor(private readonly limits: TableLimits) {}
+
+  /** The app for a Host header value (port and case ignored), else the default app. */
+  resolve(hostHeader: string | undefined): AppRoute | undefined {
+    if (hostHeader !== undefined && hostHeader !== "") {
+      const host = hostOnly(hostHeader);
+      const exact = this.byHost.get(host);
+      if (exact !== undefined) return exact;
+      for (const [suffix, app] of this.wildcards) if (host.endsWith(suffix)) return app;
+    }
+    return this.defaultApp;
+  }
+
+  app(name: string): AppRoute {
+    const app = this.apps.get(name);
+    if (app === undefined) {
+      throw new BatonError("BATON_ADMIN_NOT_FOUND", `no app named "${name}" in the routing table`, {
+        details: { app: name },
+        hint: "create it first with PUT /apps/<name>",
+      });
+    }
+    return app;
+  }
+
+  putApp(spec: AppRouteSpec): AppRoute {
+    const problems: string[] = [];
+    if (!APP_NAME.test(spec.name)) problems.push(`name "${spec.name}" must match ${APP_NAME}`);
+    const domains = (spec.domains ?? []).map((d) => d.toLowerCase());
+    for (const domain of domains) {
+      if (!HOST_NAME.test(domain)) problems.push(`domain "${domain}" is not a host name`);
+      const owner = this.resolveExact(domain);
+      if (owner !== undefined && owner.name !== spec.name)
+        problems.push(`domain "${domain}" already belongs to app "${owner.name}"`);
+    }
+    if (spec.holdTimeoutMs !== undefined && !(spec.holdTimeoutMs >= 0 && spec.holdTimeoutMs <= 600_000)) {
+      problems.push("holdTimeoutMs must be between 0 and 600000");
+    }
+    if (problems.length > 0) {
+      throw new BatonError("BATON_CONFIG_INVALID", `app "${spec.name}": ${problems.join("; ")}`, {
+        details: { problems },
+      });
+    }
+    let app = this.apps.get(spec.name);
+    if (app === undefined) {
+      app = new AppRoute(spec.name, this.limits.holdTimeoutMs, this.limits.maxHeldPerApp);
+      this.apps.set(spec.name, app);
+    }
+    app.domains = domains;
+    if (spec.holdTimeoutMs !== undefined) app.holdTimeoutMs = spec.holdTimeoutMs;
+    if (spec.maintenance !== undefined) app.maintenance = { ...spec.maintenance };
+    if (spec.paused !== undefined) app.paused = spec.paused;
+    if (spec.isDefault === true) {
+      if (this.defaultApp !== undefined && this.defaultApp !== app) this.defaultApp.isDefault = false;
+      this.defaultApp = app;
+      app.isDefault = true;
+    } else if (spec.isDefault === false && this.defaultApp === app) {
+      this.defaultApp = undefined;
+      app.isDefault = false;
+    }
+    this.reindexHosts();
+    this.changed(app);
+    return app;
+  }
+
+  /** Remove an app; its Pools are handed back for draining. */
+  removeApp(name: string): Pool[] {
+    const app = this.app(name);
+    this.apps.delete(name);
+    if (this.defaultApp === app) this.defaultApp = undefined;
+    this.reindexHosts();
+    const pools = [app.active, app.canary].filter((p): p is Pool => p !== null);
+    for (const pool of pools) this.handBack(app, pool);
+    app.hold.expireAll();
+    this.onChange();
+    return pools;
+  }
+
+  /** Make `spec` the app's active Pool at once; the previous active Pool is handed back. */
+  swap(name: string, spec: PoolSpec): { previous: Pool | null; active: Pool } {
+    const app = this.app(name);
+    const previous = app.active;
+    if (previous?.id === spec.id) {
+      throw new BatonError("BATON_ADMIN_CONFLICT", `pool "${spec.id}" is already active for app "${name}"`);
+    }
+    // Promoting the canary: reuse its Pool object so its Targets keep their in-flight counts.
+    const next = app.canary?.id === spec.id ? app.canary : this.buildPool(name, spec);
+    if (app.canary === next) {
+      app.canary = null;
+      app.canaryWeight = 0;
+    }
+    app.active = next;
+    if (previous !== null) this.handBack(app, previous);
+    this.changed(app);
+    return { previous, active: next };
+  }
+
+  /** Start, re-weight or stop a canary. Stopping hands the canary Pool back for draining. */
+  setCanary(name: string, spec: PoolSpec | null, weight: number, sticky: boolean): Pool | null {
+    const app = this.app(name);
+    if (!(weight >= 0 && weight <= 100)) throw new BatonError("BATON_CONFIG_INVALID", "weight must be 0..100");
+    let removed: Pool | null = null;
+    if (spec === null) {
+      removed = app.canary;
+      app.canary = null;
+      app.canaryWeight = 0;
+    } else {
+      if (app.active?.id === spec.id) {
+        throw new BatonError("BATON_ADMIN_CONFLICT", `pool "${spec.id}" is the active pool of "${name}"`);
+      }
+      if (app.canary?.id !== spec.id) {
+        removed = app.canary;
+        app.canary = this.buildPool(name, spec);
+      }
+      app.canaryWeight = weight;
+      app.sticky = sticky;
+    }
+    if (removed !== null) this.handBack(app, removed);
+    this.changed(app);
+    return removed;
+  }
+
+  setPaused(name: string, paused: boolean): void {
+    const app = this.app(name);
+    app.paused = paused;
+    this.changed(app);
+  }
+
+  setMaintenance(name: string, maintenance: MaintenanceSpec): void {
+    const app = this.app(name);
+    app.maintenance = { ...maintenance };
+    this.changed(app);
+  }
+
+  /** After drain: let go of the Pool's Targets; a Target no Pool holds any more is closed. */
+  release(poolId: string): void {
+    const entry = this.handedBack.get(poolId);
+    if (entry === undefined) return;
+    this.handedBack.delete(poolId);
+    for (const target of entry.pool.targets) {
+      target.refs--;
+      if (target.refs <= 0) {
+        this.targets.delete(target.id);
+        target.close();
+      }
+    }
+  }
+
+  /** Targets of a handed-back Pool that no live Pool still uses: the ones drain must empty. */
+  exclusiveTargets(pool: Pool): Target[] {
+    return pool.targets.filter((t) => t.refs <= 1);
+  }
+
+  snapshot(): TableSnapshot {
+    return {
+      version: 1,
+      apps: [...this.apps.values()].map((app) => ({
+        ...app.spec(),
+        active: app.active?.spec() ?? null,
+        canary: app.canary === null ? null : { pool: app.canary.spec(), weight: app.canaryWeight, sticky: app.sticky },
+      })),
+    };
+  }
+
+  restore(snapshot: TableSnapshot): void {
+    for (const app of snapshot.apps) {
+      this.putApp(app);
+      if (app.active !== null) this.swap(app.name, app.active);
+      if (app.canary !== null) this.setCanary(app.name, app.canary.pool, app.canary.weight, app.canary.sticky);
+    }
+  }
+
+  /** Everything that can make a held request servable ends here. */
+  private changed(app: AppRoute): void {
+    this.onChange();
+    app.hold.flush();
+  }
+
+  private handBack(app: AppRoute, pool: Pool): void {
+    this.handedBack.set(pool.id, { app: app.name, pool });
+  }
+
+  private buildPool(appName: string, spec: PoolSpec): Pool {
+    const problems: string[] = [];
+    if (typeof spec.id !== "string" || spec.id === "") problems.push("pool.id is required");
+    if (typeof spec.release !== "string" || spec.release === "") problems.push("pool.release is required");
+    if (!Array.isArray(spec.targets)) problems.push("pool.targets must be an array");
+    else {
+      for (const t of spec.targets) {
+        if (typeof t?.host !== "string" || !Number.isInteger(t.port) || t.port < 1 || t.port > 65535) {
+          problems.push(`target ${JSON.stringify(t)} needs a host and a port 1..65535`);
+        }
+      }
+    }
+    if (this.handedBack.has(spec.id)) problems.push(`pool id "${spec.id}" is still draining; use a new id`);
+    if (problems.length > 0) {
+      throw new BatonError("BATON_CONFIG_INVALID", `pool for app "${appName}": ${problems.join("; ")}`, {
+        details: { problems },
+      });
+    }
+    const targets = spec.targets.map((t) => this.acquireTarget(t.host, t.port, appName));
+    return new Pool(spec.id, spec.release, targets, spec.healthPath);
+  }
+
+  private acquireTarget(host: string, port: number, appName: string): Target {
+    const id = `${host}:${port}`;
+    let target = this.targets.get(id);
+    if (target === undefined) {
+      target = new Target(host, port, {
+        maxFreeSockets: this.limits.maxFreeSocketsPerTarget,
+        freeSocketTimeoutMs: this.limits.freeSocketTimeoutMs,
+      });
+      target.onReady(() => this.apps.get(appName)?.hold.flush());
+      this.targets.set(id, target);
+    }
+    target.refs++;
+    return target;
+  }
+
+  private resolveExact(domain: string): AppRoute | undefined {
+    return this.byHost.get(domain) ?? this.wildcards.find(([suffix]) => `*${suffix}` === domain)?.[1];
+  }
+
+  private reindexHosts(): void {
+    this.byHost.clear();
+    this.wildcards.length = 0;
+    for (const app of this.apps.values()) {
+      for (const domain of app.domains) {
+        if (domain.startsWith("*.")) this.wildcards.push([domain.slice(1), app]);
+        else this.byHost.set(domain, app);
+      }
+    }
+    // Longest suffix first, so "*.eu.shop.test" wins over "*.shop.test".
+    this.wildcards.sort((a, b) => b[0].length - a[0].length);
+  }
+}
+
+function hostOnly(hostHeader: string): string {
+  let host = hostHeader;
+  if (host.startsWith("[")) {
+    const end = host.indexOf("]");
+    return host.slice(0, end + 1).toLowerCase();
+  }
+  const colon = host.indexOf(":");
+  if (colon >= 0) host = host.slice(0, colon);
+  return host.toLowerCase();
+}
