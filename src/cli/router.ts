@@ -5,6 +5,7 @@ import { intOption, parse } from "./args.js";
 export const summary = "run the router (data plane) in the foreground";
 
 export const usage = `baton router [--port 8080] [--host 0.0.0.0] [--home DIR] [--hold-timeout MS] [--drain-timeout MS]
+             [--connect-timeout MS] [--response-timeout MS]
 
 Runs baton's router: the public HTTP listener that routes by Host to app instances, and its admin
 API on the unix socket DIR/router.sock (mode 0600). The routing table is saved to
@@ -17,6 +18,8 @@ export async function run(argv: string[]): Promise<number> {
     home: { type: "string" },
     "hold-timeout": { type: "string" },
     "drain-timeout": { type: "string" },
+    "connect-timeout": { type: "string" },
+    "response-timeout": { type: "string" },
   });
   const home = resolveHome(values.home);
   const router = new Router({
@@ -25,6 +28,8 @@ export async function run(argv: string[]): Promise<number> {
     host: values.host,
     holdTimeoutMs: intOption(values["hold-timeout"], "hold-timeout"),
     drainTimeoutMs: intOption(values["drain-timeout"], "drain-timeout"),
+    connectTimeoutMs: intOption(values["connect-timeout"], "connect-timeout"),
+    responseHeadersTimeoutMs: intOption(values["response-timeout"], "response-timeout"),
   });
   await router.listen();
   process.stdout.write(

@@ -170,15 +170,19 @@ export class RoutingTable {
     this.changed(app);
   }
 
-  /** After drain: let go of the Pool's Targets; a Target no Pool holds any more is closed. */
+  /**
+   * After drain: let go of the Pool's Targets. A Target no live Pool (active or canary of any app)
+   * uses is closed and forgotten, even if another handed-back Pool still lists it: that Pool is on
+   * its way out too, and a later Pool on the same host:port must get a fresh Target.
+   */
   release(poolId: string): void {
     const entry = this.handedBack.get(poolId);
     if (entry === undefined) return;
     this.handedBack.delete(poolId);
+    const live = this.liveTargets();
     for (const target of entry.pool.targets) {
-      target.refs--;
-      if (target.refs <= 0) {
-        this.targets.delete(target.id);
+      if (!live.has(target)) {
+        if (this.targets.get(target.id) === target) this.targets.delete(target.id);
         target.close();
       }
     }
@@ -186,7 +190,17 @@ export class RoutingTable {
 
   /** Targets of a handed-back Pool that no live Pool still uses: the ones drain must empty. */
   exclusiveTargets(pool: Pool): Target[] {
-    return pool.targets.filter((t) => t.refs <= 1);
+    const live = this.liveTargets();
+    return pool.targets.filter((t) => !live.has(t));
+  }
+
+  private liveTargets(): Set<Target> {
+    const live = new Set<Target>();
+    for (const app of this.apps.values()) {
+      for (const target of app.active?.targets ?? []) live.add(target);
+      for (const target of app.canary?.targets ?? []) live.add(target);
+    }
+    return live;
   }
 
   snapshot(): TableSnapshot {
@@ -251,7 +265,6 @@ export class RoutingTable {
       target.onReady(() => this.apps.get(appName)?.hold.flush());
       this.targets.set(id, target);
     }
-    target.refs++;
     return target;
   }
 

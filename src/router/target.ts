@@ -35,8 +35,6 @@ export class Target {
   inFlight = 0;
   readonly requests = new Set<InFlight>();
   readonly streams = new Set<LongConnection>();
-  /** Pools that reference this Target; it is closed when the last one lets go after drain. */
-  refs = 0;
   private healthCheck: HealthCheck | undefined;
   private readonly onReadyListeners: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];

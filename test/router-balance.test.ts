@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { cleanup, http, pool, type RouterProc, startRouter, startUpstream, type Upstream } from "./helpers.js";
+
+const HOST = { host: "shop.test" };
+
+describe("router: balancing, canary weights, counts", () => {
+  let router: RouterProc;
+  let a: Upstream;
+  let b: Upstream;
+
+  before(async () => {
+    [router, a, b] = await Promise.all([startRouter(), startUpstream("a"), startUpstream("b")]);
+    await router.client.putApp({ name: "shop", domains: ["shop.test"] });
+    await router.client.swap("shop", pool("p1", "v1", [a, b]));
+  });
+  after(cleanup);
+
+  test("least outstanding requests: while one instance is busy, new requests go to the idle one", async () => {
+    const long = http(router.port, "/slow?ms=1500", { headers: HOST });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const answers: string[] = [];
+    for (let i = 0; i < 20; i++) answers.push((await http(router.port, "/id", { headers: HOST })).body);
+    const busy = (await long).body.replace("slow ", "");
+    assert.equal(answers.filter((id) => id === busy).length, 0, `round robin would have sent half to ${busy}`);
+  });
+
+  test("ties are broken at random: both instances get a fair share of sequential requests", async () => {
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 200; i++) {
+      const id = (await http(router.port, "/id", { headers: HOST })).body;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    for (const id of ["a", "b"]) {
+      const n = counts.get(id) ?? 0;
+      assert.ok(n > 60 && n < 140, `${id} got ${n} of 200`);
+    }
+  });
+
+  test("a canary Pool gets its weight of new clients; a cookie keeps a client on one Pool; a header forces one", async () => {
+    const c = await startUpstream("c");
+    await router.client.setCanary("shop", pool("canary-1", "v2", [c]), 20, false);
+    let toCanary = 0;
+    for (let i = 0; i < 400; i++) if ((await http(router.port, "/id", { headers: HOST })).body === "c") toCanary++;
+    assert.ok(toCanary > 40 && toCanary < 130, `canary got ${toCanary} of 400 at weight 20`);
+
+    await router.client.setCanary("shop", pool("canary-1", "v2", [c]), 50, true);
+    const first = await http(router.port, "/id", { headers: HOST });
+    const cookie = String(first.headers["set-cookie"]?.[0] ?? "").split(";")[0] as string;
+    assert.match(cookie, /^baton_pool=/);
+    for (let i = 0; i < 30; i++) {
+      const reply = await http(router.port, "/id", { headers: { ...HOST, cookie: `theme=dark; ${cookie}` } });
+      assert.equal(reply.body === "c", first.body === "c", "a sticky client switched Pools");
+      assert.equal(reply.headers["set-cookie"], undefined);
+    }
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await http(router.port, "/id", { headers: { ...HOST, "x-baton-release": "v2" } })).body, "c");
+    }
+    // Promote: the canary becomes active with its Targets; the old active Pool is handed back.
+    const { previous } = await router.client.swap("shop", pool("canary-1", "v2", [c]));
+    assert.equal(previous?.id, "p1");
+    await router.client.drain("p1", { timeoutMs: 1_000 });
+    for (let i = 0; i < 10; i++) assert.equal((await http(router.port, "/id", { headers: HOST })).body, "c");
+    await router.client.swap("shop", pool("p2", "v1", [a, b]));
+  });
+
+  test("counts per release: status classes, latency histogram, in-flight", async () => {
+    const before = (await router.client.appStats("shop")).releases.find((r) => r.release === "v1");
+    for (let i = 0; i < 7; i++) await http(router.port, "/status?code=503", { headers: HOST });
+    for (let i = 0; i < 5; i++) await http(router.port, "/status?code=404", { headers: HOST });
+    for (let i = 0; i < 9; i++) await http(router.port, "/id", { headers: HOST });
+    const after = (await router.client.appStats("shop")).releases.find((r) => r.release === "v1");
+    assert.ok(before !== undefined && after !== undefined);
+    assert.equal(after.statusClasses["5xx"] - before.statusClasses["5xx"], 7);
+    assert.equal(after.statusClasses["4xx"] - before.statusClasses["4xx"], 5);
+    assert.equal(after.statusClasses["2xx"] - before.statusClasses["2xx"], 9);
+    assert.equal(after.requests - before.requests, 21);
+    const histogramTotal = after.latency.counts.reduce((x, y) => x + y, 0);
+    assert.equal(histogramTotal, after.requests);
+    assert.equal(after.inFlight, 0);
+    assert.ok(after.latency.p99Ms > 0);
+  });
+});
