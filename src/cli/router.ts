@@ -1,28 +1,35 @@
+import cluster from "node:cluster";
 import { resolveHome, routerPaths } from "../core/home.js";
+import { RouterPrimary, runRouterWorker } from "../router/cluster.js";
+import type { RouterUserOptions } from "../router/options.js";
 import { Router } from "../router/router.js";
 import { intOption, parse } from "./args.js";
 
 export const summary = "run the router (data plane) in the foreground";
 
-export const usage = `baton router [--port 8080] [--host 0.0.0.0] [--home DIR] [--hold-timeout MS] [--drain-timeout MS]
-             [--connect-timeout MS] [--response-timeout MS]
+export const usage = `baton router [--port 8080] [--host 0.0.0.0] [--home DIR] [--workers N]
+             [--hold-timeout MS] [--drain-timeout MS] [--connect-timeout MS] [--response-timeout MS]
 
 Runs baton's router: the public HTTP listener that routes by Host to app instances, and its admin
 API on the unix socket DIR/router.sock (mode 0600). The routing table is saved to
-DIR/router-table.json on every change and restored at start. SIGTERM or SIGINT closes gracefully.`;
+DIR/router-table.json on every change and restored at start. SIGTERM or SIGINT closes gracefully.
+
+--workers N runs N proxy processes on the same port behind one admin API (node:cluster); every
+routing change reaches all of them before the admin call returns. Default 1.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     port: { type: "string" },
     host: { type: "string" },
     home: { type: "string" },
+    workers: { type: "string" },
     "hold-timeout": { type: "string" },
     "drain-timeout": { type: "string" },
     "connect-timeout": { type: "string" },
     "response-timeout": { type: "string" },
   });
   const home = resolveHome(values.home);
-  const router = new Router({
+  const options: RouterUserOptions = {
     ...routerPaths(home),
     port: intOption(values.port, "port"),
     host: values.host,
@@ -30,10 +37,16 @@ export async function run(argv: string[]): Promise<number> {
     drainTimeoutMs: intOption(values["drain-timeout"], "drain-timeout"),
     connectTimeoutMs: intOption(values["connect-timeout"], "connect-timeout"),
     responseHeadersTimeoutMs: intOption(values["response-timeout"], "response-timeout"),
-  });
+  };
+  if (cluster.isWorker) {
+    await runRouterWorker(options);
+    return 0;
+  }
+  const workers = intOption(values.workers, "workers") ?? 1;
+  const router = workers > 1 ? new RouterPrimary(options, workers) : new Router(options);
   await router.listen();
   process.stdout.write(
-    `baton router listening on http://${router.options.host}:${router.port} (admin: ${routerPaths(home).adminSocket})\n`,
+    `baton router listening on http://${router.options.host}:${router.port} (admin: ${routerPaths(home).adminSocket}, workers: ${workers})\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => {

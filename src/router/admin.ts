@@ -1,109 +1,97 @@
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BatonError } from "../core/errors.js";
-import type { AppRouteSpec, MaintenanceSpec } from "./app-route.js";
-import { drainPool } from "./drain.js";
+import type { AppRouteSpec } from "./app-route.js";
+import type { RouterOps } from "./ops.js";
 import type { RouterOptions } from "./options.js";
 import type { PoolSpec } from "./pool.js";
-import type { RoutingTable } from "./table.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-type Handler = (params: string[], body: Record<string, unknown>) => unknown | Promise<unknown>;
+type Handler = (params: string[], body: Record<string, unknown>) => Promise<unknown>;
 
 /**
  * The router's admin API: JSON over HTTP on a unix socket (mode 0600), used by the control plane.
- * Every answer is JSON; failures carry a stable error code.
+ * Every answer is JSON; failures carry a stable error code. It only translates HTTP to RouterOps,
+ * so the same API serves a single router process and a cluster of workers.
  */
 export class AdminApi {
   private readonly server: Server;
   private readonly routes: Array<[method: string, pattern: RegExp, handler: Handler]>;
 
   constructor(
-    private readonly table: RoutingTable,
-    private readonly options: RouterOptions,
-    private readonly info: () => Record<string, unknown>,
+    private readonly ops: RouterOps,
+    options: RouterOptions,
+    info: () => Record<string, unknown>,
   ) {
+    const describeApp = async (name: string) => {
+      const app = (await ops.describe()).apps.find((a) => a.name === name);
+      if (app === undefined)
+        throw new BatonError("BATON_ADMIN_NOT_FOUND", `no app named "${name}" in the routing table`);
+      return app;
+    };
+    const num = (value: unknown, fallback: number): number => (typeof value === "number" ? value : fallback);
     this.routes = [
-      ["GET", /^\/v1\/health$/, () => ({ ok: true, ...this.info() })],
-      ["GET", /^\/v1\/table$/, () => this.describe()],
+      ["GET", /^\/v1\/health$/, async () => ({ ok: true, ...info() })],
+      ["GET", /^\/v1\/table$/, () => ops.describe()],
       [
         "PUT",
         /^\/v1\/apps\/([^/]+)$/,
-        ([name], body) => {
-          this.table.putApp({ ...(body as unknown as AppRouteSpec), name: name as string });
-          return this.describeApp(name as string);
+        async ([name], body) => {
+          await ops.putApp({ ...(body as unknown as AppRouteSpec), name: name as string });
+          return describeApp(name as string);
         },
       ],
-      [
-        "DELETE",
-        /^\/v1\/apps\/([^/]+)$/,
-        ([name]) => ({
-          handedBack: this.table.removeApp(name as string).map((p) => p.spec()),
-        }),
-      ],
-      [
-        "POST",
-        /^\/v1\/apps\/([^/]+)\/swap$/,
-        ([name], body) => {
-          const { previous, active } = this.table.swap(name as string, body.pool as PoolSpec);
-          return { active: active.spec(), previous: previous?.spec() ?? null };
-        },
-      ],
+      ["DELETE", /^\/v1\/apps\/([^/]+)$/, async ([name]) => ({ handedBack: await ops.removeApp(name as string) })],
+      ["POST", /^\/v1\/apps\/([^/]+)\/swap$/, ([name], body) => ops.swap(name as string, body.pool as PoolSpec)],
       [
         "PUT",
         /^\/v1\/apps\/([^/]+)\/canary$/,
-        ([name], body) => {
-          const removed = this.table.setCanary(
-            name as string,
-            (body.pool ?? null) as PoolSpec | null,
-            typeof body.weight === "number" ? body.weight : 0,
-            body.sticky !== false,
-          );
-          return { removed: removed?.spec() ?? null, ...this.describeApp(name as string) };
+        async ([name], body) => {
+          const pool = (body.pool ?? null) as PoolSpec | null;
+          const removed = await ops.setCanary(name as string, pool, num(body.weight, 0), body.sticky !== false);
+          return { removed, ...(await describeApp(name as string)) };
         },
       ],
       [
         "POST",
         /^\/v1\/apps\/([^/]+)\/(pause|resume)$/,
-        ([name, verb]) => {
-          this.table.setPaused(name as string, verb === "pause");
-          return this.describeApp(name as string);
+        async ([name, verb]) => {
+          await ops.setPaused(name as string, verb === "pause");
+          return describeApp(name as string);
         },
       ],
       [
         "PUT",
         /^\/v1\/apps\/([^/]+)\/maintenance$/,
-        ([name], body) => {
-          this.table.setMaintenance(name as string, {
+        async ([name], body) => {
+          await ops.setMaintenance(name as string, {
             enabled: body.enabled === true,
-            retryAfterS: typeof body.retryAfterS === "number" ? body.retryAfterS : 60,
+            retryAfterS: num(body.retryAfterS, 60),
             ...(typeof body.html === "string" ? { html: body.html } : {}),
-          } satisfies MaintenanceSpec);
-          return this.describeApp(name as string);
+          });
+          return describeApp(name as string);
         },
       ],
       [
         "POST",
         /^\/v1\/pools\/([^/]+)\/drain$/,
-        async ([id], body) => {
-          const entry = this.table.handedBack.get(id as string);
-          if (entry === undefined) {
-            throw new BatonError("BATON_ADMIN_NOT_FOUND", `pool "${id}" is not waiting to be drained`, {
-              hint: "only a pool handed back by a swap, a canary change or an app removal can be drained",
-            });
-          }
-          return drainPool(this.table, entry.pool, {
-            timeoutMs: typeof body.timeoutMs === "number" ? body.timeoutMs : this.options.drainTimeoutMs,
-            streamCloseWindowMs:
-              typeof body.streamCloseWindowMs === "number"
-                ? body.streamCloseWindowMs
-                : this.options.streamCloseWindowMs,
-          });
+        ([id], body) =>
+          ops.drain(id as string, {
+            timeoutMs: num(body.timeoutMs, options.drainTimeoutMs),
+            streamCloseWindowMs: num(body.streamCloseWindowMs, options.streamCloseWindowMs),
+          }),
+      ],
+      ["GET", /^\/v1\/stats$/, async () => ({ apps: await ops.stats() })],
+      [
+        "GET",
+        /^\/v1\/apps\/([^/]+)\/stats$/,
+        async ([name]) => {
+          const stats = (await ops.stats()).find((a) => a.app === name);
+          if (stats === undefined) throw new BatonError("BATON_ADMIN_NOT_FOUND", `no app named "${name}"`);
+          return stats;
         },
       ],
-      ["GET", /^\/v1\/stats$/, () => ({ apps: [...this.table.apps.values()].map((a) => a.stats.snapshot()) })],
-      ["GET", /^\/v1\/apps\/([^/]+)\/stats$/, ([name]) => this.table.app(name as string).stats.snapshot()],
     ];
     this.server = createServer((req, res) => void this.handle(req, res));
   }
@@ -125,23 +113,6 @@ export class AdminApi {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
-  }
-
-  describe(): Record<string, unknown> {
-    return {
-      apps: [...this.table.apps.keys()].map((name) => this.describeApp(name)),
-      draining: [...this.table.handedBack.entries()].map(([id, { app, pool }]) => ({ id, app, pool: pool.toJSON() })),
-    };
-  }
-
-  private describeApp(name: string): Record<string, unknown> {
-    const app = this.table.app(name);
-    return {
-      ...app.spec(),
-      active: app.active?.toJSON() ?? null,
-      canary: app.canary === null ? null : { pool: app.canary.toJSON(), weight: app.canaryWeight, sticky: app.sticky },
-      heldNow: app.hold.size,
-    };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,3 +1,4 @@
+import type { PoolDescription } from "./ops.js";
 import type { Target } from "./target.js";
 
 export interface PoolSpec {
@@ -53,7 +54,7 @@ export class Pool {
     };
   }
 
-  toJSON(): Record<string, unknown> {
-    return { ...this.spec(), targets: this.targets.map((t) => t.toJSON()) };
+  describe(): PoolDescription {
+    return { ...this.spec(), targets: this.targets.map((t) => t.describe()) };
   }
 }

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "../core/log.js";
 import { AdminApi } from "./admin.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
 import { HealthCheck } from "./health-check.js";
+import { LocalOps } from "./ops.js";
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
 import { sendPage, sendPageOnSocket } from "./pages.js";
 import type { Pool } from "./pool.js";
@@ -30,6 +31,8 @@ export class Router {
   readonly table: RoutingTable;
   private readonly server: Server;
   private readonly admin: AdminApi;
+  /** What the admin API (or a cluster primary, over IPC) asks of this router. */
+  readonly ops: LocalOps;
   private readonly log: Logger;
   private state: RouterState = "created";
   private ctx: ExchangeContext;
@@ -61,7 +64,8 @@ export class Router {
     );
     this.server.on("upgrade", this.onUpgrade);
     this.server.on("clientError", this.onClientError);
-    this.admin = new AdminApi(this.table, this.options, () => ({
+    this.ops = new LocalOps(this.table);
+    this.admin = new AdminApi(this.ops, this.options, () => ({
       pid: process.pid,
       uptimeMs: Date.now() - this.startedAt,
       port: this.port,

@@ -1,5 +1,6 @@
 import { Agent } from "node:http";
 import type { HealthCheck } from "./health-check.js";
+import type { TargetDescription } from "./ops.js";
 
 /** A long-lived connection (WebSocket or server-sent events) that drain must close politely. */
 export interface LongConnection {
@@ -105,7 +106,7 @@ export class Target {
     this.agent.destroy();
   }
 
-  toJSON(): Record<string, unknown> {
+  describe(): TargetDescription {
     return { host: this.host, port: this.port, state: this.state, inFlight: this.inFlight, streams: this.streams.size };
   }
 }

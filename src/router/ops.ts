@@ -1,0 +1,101 @@
+import { BatonError } from "../core/errors.js";
+import type { AppRouteSpec, MaintenanceSpec } from "./app-route.js";
+import { type DrainOptions, type DrainReport, drainPool } from "./drain.js";
+import type { PoolSpec } from "./pool.js";
+import type { AppStatsSnapshot } from "./stats.js";
+import type { RoutingTable } from "./table.js";
+
+export interface TargetDescription {
+  host: string;
+  port: number;
+  state: string;
+  inFlight: number;
+  streams: number;
+}
+
+export interface PoolDescription extends Omit<PoolSpec, "targets"> {
+  targets: TargetDescription[];
+}
+
+export interface AppDescription extends AppRouteSpec {
+  active: PoolDescription | null;
+  canary: { pool: PoolDescription; weight: number; sticky: boolean } | null;
+  heldNow: number;
+}
+
+export interface TableDescription {
+  apps: AppDescription[];
+  draining: Array<{ id: string; app: string; pool: PoolDescription }>;
+}
+
+/**
+ * Everything the admin API can ask of a router. One implementation acts on a table in this
+ * process; the cluster one (cluster.ts) fans the same operations out to every worker process.
+ */
+export interface RouterOps {
+  putApp(spec: AppRouteSpec): Promise<void>;
+  removeApp(name: string): Promise<PoolSpec[]>;
+  swap(name: string, pool: PoolSpec): Promise<{ active: PoolSpec; previous: PoolSpec | null }>;
+  setCanary(name: string, pool: PoolSpec | null, weight: number, sticky: boolean): Promise<PoolSpec | null>;
+  setPaused(name: string, paused: boolean): Promise<void>;
+  setMaintenance(name: string, maintenance: MaintenanceSpec): Promise<void>;
+  drain(poolId: string, options: DrainOptions): Promise<DrainReport>;
+  stats(): Promise<AppStatsSnapshot[]>;
+  describe(): Promise<TableDescription>;
+}
+
+export class LocalOps implements RouterOps {
+  constructor(readonly table: RoutingTable) {}
+
+  async putApp(spec: AppRouteSpec): Promise<void> {
+    this.table.putApp(spec);
+  }
+
+  async removeApp(name: string): Promise<PoolSpec[]> {
+    return this.table.removeApp(name).map((p) => p.spec());
+  }
+
+  async swap(name: string, pool: PoolSpec): Promise<{ active: PoolSpec; previous: PoolSpec | null }> {
+    const { active, previous } = this.table.swap(name, pool);
+    return { active: active.spec(), previous: previous?.spec() ?? null };
+  }
+
+  async setCanary(name: string, pool: PoolSpec | null, weight: number, sticky: boolean): Promise<PoolSpec | null> {
+    return this.table.setCanary(name, pool, weight, sticky)?.spec() ?? null;
+  }
+
+  async setPaused(name: string, paused: boolean): Promise<void> {
+    this.table.setPaused(name, paused);
+  }
+
+  async setMaintenance(name: string, maintenance: MaintenanceSpec): Promise<void> {
+    this.table.setMaintenance(name, maintenance);
+  }
+
+  async drain(poolId: string, options: DrainOptions): Promise<DrainReport> {
+    const entry = this.table.handedBack.get(poolId);
+    if (entry === undefined) {
+      throw new BatonError("BATON_ADMIN_NOT_FOUND", `pool "${poolId}" is not waiting to be drained`, {
+        hint: "only a pool handed back by a swap, a canary change or an app removal can be drained",
+      });
+    }
+    return drainPool(this.table, entry.pool, options);
+  }
+
+  async stats(): Promise<AppStatsSnapshot[]> {
+    return [...this.table.apps.values()].map((a) => a.stats.snapshot());
+  }
+
+  async describe(): Promise<TableDescription> {
+    return {
+      apps: [...this.table.apps.values()].map((app) => ({
+        ...app.spec(),
+        active: app.active?.describe() ?? null,
+        canary:
+          app.canary === null ? null : { pool: app.canary.describe(), weight: app.canaryWeight, sticky: app.sticky },
+        heldNow: app.hold.size,
+      })),
+      draining: [...this.table.handedBack.entries()].map(([id, { app, pool }]) => ({ id, app, pool: pool.describe() })),
+    };
+  }
+}
