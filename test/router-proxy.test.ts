@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { cleanup, http, pool, type RouterProc, startRouter, startUpstream, type Upstream } from "./helpers.js";
 
@@ -80,21 +80,30 @@ describe("router: proxying HTTP/1.1", () => {
     const reply = await http(router.port, "/echo", { method: "POST", headers: { host: "shop.test" }, body });
     assert.equal(reply.status, 200);
     assert.equal(Buffer.byteLength(reply.body), body.length);
+    // The upstream connection that carried it (paused and resumed for the slower client) goes
+    // back to the pool and must serve the next request at once.
+    const next = await http(router.port, "/id", { headers: { host: "shop.test" }, timeoutMs: 5_000 });
+    assert.equal(next.body, "shop-1");
   });
 
   test("a streamed response reaches the client chunk by chunk, not buffered", async () => {
     const arrivals: number[] = [];
+    let received = "";
     await new Promise<void>((resolve, reject) => {
       const socket = connect(router.port, "127.0.0.1", () => {
         socket.write("GET /stream?chunks=4&interval=300 HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n");
       });
       socket.on("data", (chunk) => {
+        received += String(chunk);
         if (String(chunk).includes("chunk ")) arrivals.push(Date.now());
       });
       socket.on("end", resolve);
       socket.on("error", reject);
     });
-    assert.ok(arrivals.length >= 3, `expected chunks to arrive separately, got ${arrivals.length} data events`);
+    assert.ok(
+      arrivals.length >= 3,
+      `expected chunks to arrive separately, got ${arrivals.length} data events: ${received.slice(0, 500)}`,
+    );
     assert.ok(
       (arrivals.at(-1) as number) - (arrivals[0] as number) >= 600,
       "chunks arrived together: the router buffered",
@@ -132,6 +141,33 @@ describe("router: proxying HTTP/1.1", () => {
     const reply = await http(router.port, "/", { headers: { host: "ghost.test", accept: "application/json" } });
     assert.equal(reply.status, 503);
     assert.equal(JSON.parse(reply.body).error.code, "BATON_ROUTER_HOLD_TIMEOUT");
+  });
+});
+
+describe("router: a misbehaving instance", () => {
+  after(cleanup);
+
+  test("a malformed response (conflicting Content-Length) becomes a 502, and the router keeps serving", async () => {
+    const bad = createServer((socket) => {
+      socket.on("data", () => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"));
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => bad.listen(0, "127.0.0.1", resolve));
+    const router = await startRouter();
+    const good = await startUpstream("good");
+    await router.client.putApp({ name: "bad", domains: ["bad.test"] });
+    await router.client.swap("bad", {
+      id: "bad-1",
+      release: "v1",
+      targets: [{ host: "127.0.0.1", port: (bad.address() as AddressInfo).port }],
+    });
+    await router.client.putApp({ name: "good", domains: ["good.test"] });
+    await router.client.swap("good", pool("good-1", "v1", [good]));
+    const reply = await http(router.port, "/", { method: "POST", headers: { host: "bad.test" }, body: "x" });
+    assert.equal(reply.status, 502);
+    assert.equal(reply.headers["x-baton-error"], "BATON_ROUTER_UPSTREAM_RESET");
+    assert.equal((await http(router.port, "/id", { headers: { host: "good.test" } })).body, "good");
+    bad.close();
   });
 });
 

@@ -19,11 +19,7 @@ export class AdminApi {
   private readonly server: Server;
   private readonly routes: Array<[method: string, pattern: RegExp, handler: Handler]>;
 
-  constructor(
-    private readonly ops: RouterOps,
-    options: RouterOptions,
-    info: () => Record<string, unknown>,
-  ) {
+  constructor(ops: RouterOps, options: RouterOptions, info: () => Record<string, unknown>) {
     const describeApp = async (name: string) => {
       const app = (await ops.describe()).apps.find((a) => a.name === name);
       if (app === undefined)

@@ -1,5 +1,4 @@
-import { type ClientRequest, type IncomingMessage, request, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../core/errors.js";
 import { type AppRoute, stickyCookie } from "./app-route.js";
@@ -10,6 +9,8 @@ import type { Pool } from "./pool.js";
 import { SseStream } from "./sse-stream.js";
 import type { ReleaseStats } from "./stats.js";
 import type { InFlight, Target } from "./target.js";
+import type { UpstreamConnection, UpstreamHandler } from "./upstream/connection.js";
+import type { ResponseHead } from "./upstream/response-parser.js";
 
 /** What an Exchange needs from the router, fixed for the router's lifetime. */
 export interface ExchangeContext {
@@ -26,6 +27,7 @@ export interface ExchangeContext {
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 /** A body up to this size is kept so an idempotent request can be replayed on another Target. */
 const REPLAY_LIMIT_BYTES = 64 * 1024;
+const LAST_CHUNK = "0\r\n\r\n";
 
 /**
  * One client request through the router, from choosing a Target to the last response byte. The
@@ -39,9 +41,12 @@ const REPLAY_LIMIT_BYTES = 64 * 1024;
  */
 export class Exchange implements Waiter, InFlight {
   private readonly started = performance.now();
-  private readonly headers: string[];
+  /** The request head as sent to every Target tried (built once). */
+  private readonly head: string;
   private readonly requestId: string;
   private readonly hasBody: boolean;
+  /** The client sent a chunked body: it is re-chunked towards the instance. */
+  private readonly chunked: boolean;
   private readonly idempotent: boolean;
   private attempt: Attempt | undefined;
   private attempts = 0;
@@ -55,6 +60,7 @@ export class Exchange implements Waiter, InFlight {
   /** Body chunks seen so far, for a replay; null once the body outgrew the replay limit. */
   private bodyChunks: Buffer[] | null = [];
   private bodyBytes = 0;
+  private stream: SseStream | undefined;
 
   constructor(
     private readonly ctx: ExchangeContext,
@@ -63,12 +69,17 @@ export class Exchange implements Waiter, InFlight {
     private readonly res: ServerResponse,
   ) {
     const forwarded = forwardRequestHeaders(req, ctx.proto, ctx.localPort, false);
-    this.headers = forwarded.headers;
     this.requestId = forwarded.requestId;
     const te = req.headers["transfer-encoding"];
     const cl = req.headers["content-length"];
-    this.hasBody = te !== undefined || (cl !== undefined && cl !== "0");
+    this.chunked = te !== undefined;
+    this.hasBody = this.chunked || (cl !== undefined && cl !== "0");
     this.idempotent = IDEMPOTENT.has(req.method ?? "GET");
+    const h = forwarded.headers;
+    let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+    for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
+    if (this.chunked) head += "Transfer-Encoding: chunked\r\n";
+    this.head = `${head}\r\n`;
     res.on("close", this.onClientClose);
   }
 
@@ -90,7 +101,15 @@ export class Exchange implements Waiter, InFlight {
       this.hold();
       return;
     }
-    this.dispatch(choice.pool, target, choice.setSticky);
+    this.attempts++;
+    this.attempt = new Attempt(
+      this,
+      choice.pool,
+      target,
+      choice.setSticky,
+      this.app.stats.release(choice.pool.release),
+    );
+    this.attempt.send(this.req.method ?? "GET", this.ctx);
   }
 
   private hold(): void {
@@ -136,27 +155,30 @@ export class Exchange implements Waiter, InFlight {
     this.app.stats.heldNow--;
   }
 
-  // ---- one attempt on one Target ----
+  // ---- the request towards the instance ----
 
-  private dispatch(pool: Pool, target: Target, setSticky: boolean): void {
-    this.attempts++;
-    this.attempt = new Attempt(this, pool, target, setSticky, this.app.stats.release(pool.release));
-    this.attempt.send(this.req, this.headers, this.ctx);
-  }
-
-  /** Called by the Attempt once a connection to the instance stands. */
+  /** The Attempt's connection stands: send the head, then the body (a replay first, if any). */
   connected(attempt: Attempt): void {
-    if (attempt !== this.attempt || !this.hasBody) return;
+    if (attempt !== this.attempt) return;
+    attempt.write(this.head);
+    if (!this.hasBody) return;
     if (!this.bodyReading) {
       this.bodyReading = true;
       this.req.on("data", this.onBodyData);
       this.req.on("end", this.onBodyEnd);
       return;
     }
-    // A replay: the chunks read so far, then the rest as it arrives.
-    for (const chunk of this.bodyChunks ?? []) attempt.upReq.write(chunk);
-    if (this.bodyEnded) attempt.upReq.end();
-    else this.req.resume();
+    for (const chunk of this.bodyChunks ?? []) this.writeBody(attempt, chunk);
+    if (this.bodyEnded) {
+      if (this.chunked) attempt.write(LAST_CHUNK);
+    } else this.req.resume();
+  }
+
+  private writeBody(attempt: Attempt, chunk: Buffer): boolean {
+    if (!this.chunked) return attempt.write(chunk);
+    attempt.write(`${chunk.length.toString(16)}\r\n`);
+    attempt.write(chunk);
+    return attempt.write("\r\n");
   }
 
   private readonly onBodyData = (chunk: Buffer): void => {
@@ -165,20 +187,20 @@ export class Exchange implements Waiter, InFlight {
       if (this.bodyBytes > REPLAY_LIMIT_BYTES) this.bodyChunks = null;
       else this.bodyChunks.push(chunk);
     }
-    const upReq = this.attempt?.upReq;
-    if (upReq === undefined || upReq.destroyed) {
+    const attempt = this.attempt;
+    if (attempt === undefined || !attempt.open) {
       this.req.pause();
       return;
     }
-    if (!upReq.write(chunk)) {
+    if (chunk.length > 0 && !this.writeBody(attempt, chunk)) {
       this.req.pause();
-      upReq.once("drain", () => this.req.resume());
+      attempt.onceDrain(() => this.req.resume());
     }
   };
 
   private readonly onBodyEnd = (): void => {
     this.bodyEnded = true;
-    this.attempt?.upReq.end();
+    if (this.chunked) this.attempt?.write(LAST_CHUNK);
   };
 
   /** The attempt failed before any response byte reached the client. */
@@ -221,50 +243,59 @@ export class Exchange implements Waiter, InFlight {
     });
   }
 
-  /** Response headers arrived: stream them and the body to the client. */
-  responded(attempt: Attempt, upRes: IncomingMessage): void {
+  // ---- the response towards the client ----
+
+  responded(attempt: Attempt, head: ResponseHead): void {
     if (attempt !== this.attempt || this.finished) {
-      upRes.resume();
+      attempt.abandon();
       return;
     }
     const res = this.res;
-    const headers = forwardResponseHeaders(upRes.rawHeaders, upRes.headers.connection);
+    const headers = forwardResponseHeaders(head.rawHeaders, head.connection);
     if (attempt.setSticky) headers.push("Set-Cookie", stickyCookie(attempt.pool));
     res.sendDate = false;
-    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
-    const contentType = upRes.headers["content-type"];
-    if (contentType?.startsWith("text/event-stream")) {
+    res.writeHead(head.status, head.reason, headers);
+    if (head.contentType?.startsWith("text/event-stream")) {
       // A stream that may never end: drain closes it at an event boundary instead of waiting.
       res.flushHeaders();
-      attempt.becomeStream(new SseStream(upRes, res, attempt.upReq));
-    } else {
-      upRes.pipe(res);
+      this.stream = new SseStream(res, () => {
+        attempt.abandon();
+        this.streamClosed(attempt);
+      });
+      attempt.becomeStream(this.stream);
     }
-    upRes.once("end", () => this.complete(attempt, upRes.statusCode ?? 502));
-    upRes.once("aborted", () => this.upstreamBroke(attempt));
-    upRes.once("error", () => this.upstreamBroke(attempt));
   }
 
-  private complete(attempt: Attempt, status: number): void {
-    if (this.finished) return;
+  body(attempt: Attempt, chunk: Buffer): void {
+    if (attempt !== this.attempt || this.finished) return;
+    if (this.stream !== undefined) {
+      if (!this.stream.forward(chunk)) attempt.pauseUntilDrain(this.res);
+      return;
+    }
+    if (!this.res.write(chunk)) attempt.pauseUntilDrain(this.res);
+  }
+
+  complete(attempt: Attempt, status: number): void {
+    if (attempt !== this.attempt || this.finished) return;
     this.finished = true;
     attempt.release();
+    this.res.end();
     attempt.stats.recordResponse(status, performance.now() - this.started);
   }
 
-  /** The instance died after the response started: nothing honest to send but a cut. */
-  private upstreamBroke(attempt: Attempt): void {
-    if (this.finished) return;
-    if (this.res.writableEnded) {
-      // Drain ended a stream on purpose and then let go of the instance's side.
-      this.complete(attempt, this.res.statusCode);
-      return;
-    }
+  /** The instance failed after the response started: nothing honest to send but a cut. */
+  upstreamBroke(attempt: Attempt): void {
+    if (attempt !== this.attempt || this.finished) return;
     this.finished = true;
     attempt.release();
     attempt.stats.resetErrors++;
     attempt.stats.recordResponse(502, performance.now() - this.started);
     this.res.destroy();
+  }
+
+  /** Drain ended a stream on purpose (between two events). */
+  streamClosed(attempt: Attempt): void {
+    this.complete(attempt, this.res.statusCode);
   }
 
   private readonly onClientClose = (): void => {
@@ -274,7 +305,7 @@ export class Exchange implements Waiter, InFlight {
     const attempt = this.attempt;
     if (attempt !== undefined) {
       attempt.release();
-      attempt.upReq.destroy();
+      attempt.abandon();
     }
     this.leaveHold();
   };
@@ -286,7 +317,7 @@ export class Exchange implements Waiter, InFlight {
     this.finished = true;
     if (attempt !== undefined) {
       attempt.release();
-      attempt.upReq.destroy();
+      attempt.abandon();
       attempt.stats.resetErrors++;
       attempt.stats.recordResponse(502, performance.now() - this.started);
     }
@@ -309,14 +340,14 @@ export class Exchange implements Waiter, InFlight {
 }
 
 /** One try of an Exchange on one Target; stale events from an abandoned try are ignored. */
-class Attempt {
-  upReq!: ClientRequest;
-  private stream: SseStream | undefined;
+class Attempt implements UpstreamHandler {
+  private connection: UpstreamConnection | undefined;
   private reached = false;
   private released = false;
-  private connectTimer: NodeJS.Timeout | undefined;
-  private headersTimer: NodeJS.Timeout | undefined;
+  private stream: SseStream | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private timedOut = false;
+  private status = 0;
 
   constructor(
     private readonly exchange: Exchange,
@@ -327,56 +358,87 @@ class Attempt {
   ) {
     target.inFlight++;
     target.requests.add(exchange);
-    this.stats.inFlight++;
+    stats.inFlight++;
   }
 
-  send(req: IncomingMessage, headers: string[], ctx: ExchangeContext): void {
-    const upReq = request({
-      host: this.target.host,
-      port: this.target.port,
-      method: req.method,
-      path: req.url,
-      headers,
-      agent: this.target.agent,
-      setHost: false,
-    });
-    this.upReq = upReq;
-    this.connectTimer = setTimeout(() => {
+  get open(): boolean {
+    return this.connection !== undefined && this.connection.state === "busy";
+  }
+
+  send(method: string, ctx: ExchangeContext): void {
+    const connection = this.target.acquire();
+    this.connection = connection;
+    if (connection.state === "connecting") this.arm(ctx.connectTimeoutMs);
+    this.responseTimeoutMs = ctx.responseHeadersTimeoutMs;
+    connection.assign(this, method);
+  }
+
+  private responseTimeoutMs = 0;
+
+  private arm(ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
       this.timedOut = true;
-      upReq.destroy();
-    }, ctx.connectTimeoutMs);
-    upReq.once("socket", (socket: Socket) => {
-      if (socket.connecting) socket.once("connect", () => this.onConnected(ctx));
-      else this.onConnected(ctx);
-    });
-    upReq.once("response", (upRes: IncomingMessage) => {
-      this.clearTimers();
-      this.exchange.responded(this, upRes);
-    });
-    upReq.on("error", (error: NodeJS.ErrnoException) => this.onError(error));
-    const te = req.headers["transfer-encoding"];
-    const cl = req.headers["content-length"];
-    if (te === undefined && (cl === undefined || cl === "0")) upReq.end();
+      const connection = this.connection;
+      const reached = this.reached;
+      connection?.destroy();
+      if (!this.released) {
+        this.release();
+        this.exchange.failed(this, reached, undefined, true);
+      }
+    }, ms);
   }
 
-  private onConnected(ctx: ExchangeContext): void {
+  write(data: string | Buffer): boolean {
+    return this.connection?.write(data) ?? false;
+  }
+
+  onceDrain(listener: () => void): void {
+    this.connection?.socket.once("drain", listener);
+  }
+
+  /** Backpressure from the client: stop reading from the instance until the client drains. */
+  pauseUntilDrain(res: ServerResponse): void {
+    const connection = this.connection;
+    if (connection === undefined) return;
+    connection.pause();
+    res.once("drain", () => connection.resume());
+  }
+
+  onConnect(): void {
     if (this.released) return;
     this.reached = true;
-    this.clearTimers();
-    this.headersTimer = setTimeout(() => {
-      this.timedOut = true;
-      this.upReq.destroy();
-    }, ctx.responseHeadersTimeoutMs);
+    this.arm(this.responseTimeoutMs);
     this.exchange.connected(this);
   }
 
-  private onError(error: NodeJS.ErrnoException): void {
-    this.clearTimers();
+  onHead(head: ResponseHead): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.status = head.status;
+    this.exchange.responded(this, head);
+  }
+
+  onData(chunk: Buffer): void {
+    this.exchange.body(this, chunk);
+  }
+
+  onEnd(): void {
+    this.connection = undefined;
+    this.exchange.complete(this, this.status);
+  }
+
+  onError(error: NodeJS.ErrnoException, connected: boolean, responseStarted: boolean): void {
+    this.connection = undefined;
+    if (responseStarted) {
+      this.exchange.upstreamBroke(this);
+      return;
+    }
     if (this.released) return;
-    const reached = this.reached;
     const timedOut = this.timedOut;
     this.release();
-    this.exchange.failed(this, reached, error, timedOut);
+    this.exchange.failed(this, connected && this.reached, error, timedOut);
   }
 
   becomeStream(stream: SseStream): void {
@@ -386,22 +448,19 @@ class Attempt {
     this.target.streams.add(stream);
   }
 
+  /** Close the connection without hearing more from it (the request is settled elsewhere). */
+  abandon(): void {
+    this.connection?.destroy();
+    this.connection = undefined;
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.clearTimers();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     this.stats.inFlight--;
-    if (this.stream !== undefined) {
-      this.target.streams.delete(this.stream);
-    } else {
-      this.target.requestDone(this.exchange);
-    }
-  }
-
-  private clearTimers(): void {
-    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    if (this.headersTimer !== undefined) clearTimeout(this.headersTimer);
-    this.connectTimer = undefined;
-    this.headersTimer = undefined;
+    if (this.stream !== undefined) this.target.streams.delete(this.stream);
+    else this.target.requestDone(this.exchange);
   }
 }

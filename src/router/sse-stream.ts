@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { LongConnection } from "./target.js";
 
 /** How long a graceful close waits for the event in progress to complete before ending anyway. */
@@ -12,25 +12,25 @@ const EVENT_BOUNDARY_WAIT_MS = 1_000;
 export class SseStream implements LongConnection {
   private atBoundary = true;
   private closing = false;
+  private ended = false;
   private fallback: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly upRes: IncomingMessage,
     private readonly res: ServerResponse,
-    readonly upReq: ClientRequest,
-  ) {
-    upRes.on("data", this.onData);
-    upRes.once("end", () => this.res.end());
-    res.on("drain", () => upRes.resume());
-  }
+    /** Called once the stream was ended on purpose: let go of the instance's side. */
+    private readonly onEnded: () => void,
+  ) {}
 
-  private readonly onData = (chunk: Buffer): void => {
-    if (!this.res.write(chunk)) this.upRes.pause();
+  /** Forward one chunk from the instance; false means the client is not keeping up. */
+  forward(chunk: Buffer): boolean {
+    if (this.ended) return true;
+    const flowing = this.res.write(chunk);
     const n = chunk.length;
     this.atBoundary =
       n >= 2 && chunk[n - 1] === 10 && (chunk[n - 2] === 10 || (chunk[n - 2] === 13 && chunk[n - 3] === 10));
     if (this.closing && this.atBoundary) this.endNow();
-  };
+    return flowing;
+  }
 
   closeGracefully(): void {
     if (this.closing) return;
@@ -43,16 +43,18 @@ export class SseStream implements LongConnection {
   }
 
   private endNow(): void {
+    if (this.ended) return;
+    this.ended = true;
     if (this.fallback !== undefined) clearTimeout(this.fallback);
-    this.upRes.off("data", this.onData);
     // End the client's stream cleanly (terminating chunk), then let the instance's side go.
     this.res.end();
-    this.upReq.destroy();
+    this.onEnded();
   }
 
   destroy(): void {
     if (this.fallback !== undefined) clearTimeout(this.fallback);
+    this.ended = true;
     this.res.destroy();
-    this.upReq.destroy();
+    this.onEnded();
   }
 }

@@ -1,6 +1,6 @@
-import { Agent } from "node:http";
 import type { HealthCheck } from "./health-check.js";
 import type { TargetDescription } from "./ops.js";
+import { type ConnectionOwner, UpstreamConnection } from "./upstream/connection.js";
 
 /** A long-lived connection (WebSocket or server-sent events) that drain must close politely. */
 export interface LongConnection {
@@ -23,14 +23,13 @@ export interface TargetSpec {
 }
 
 /**
- * The router's view of one web Instance. It owns its keep-alive sockets (one Agent per Target, so
- * closing a Target closes exactly its sockets), counts what is in flight for least-outstanding
+ * The router's view of one web Instance. It owns its pool of keep-alive connections (so closing a
+ * Target closes exactly its connections), counts what is in flight for least-outstanding
  * balancing and for drain, and takes itself out of rotation when it refuses connections until an
  * active check passes.
  */
-export class Target {
+export class Target implements ConnectionOwner {
   readonly id: string;
-  readonly agent: Agent;
   state: TargetState = "ready";
   /** Ordinary requests in flight (long connections are counted in `streams` instead). */
   inFlight = 0;
@@ -39,22 +38,65 @@ export class Target {
   private healthCheck: HealthCheck | undefined;
   private readonly onReadyListeners: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
+  /** Idle keep-alive connections, most recently used last (reused first: LIFO). */
+  private readonly idle: UpstreamConnection[] = [];
+  private readonly connections = new Set<UpstreamConnection>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     readonly host: string,
     readonly port: number,
-    agentOptions: { maxFreeSockets: number; freeSocketTimeoutMs: number },
+    private readonly poolOptions: { maxFreeSockets: number; freeSocketTimeoutMs: number },
   ) {
     this.id = `${host}:${port}`;
-    this.agent = new Agent({
-      keepAlive: true,
-      // LIFO reuse keeps a small set of warm sockets busy and lets the rest time out.
-      scheduling: "lifo",
-      maxFreeSockets: agentOptions.maxFreeSockets,
-      // Below Node's default server keep-alive (5 s) so we drop idle sockets before the instance
-      // does: that closes most of the "reused socket closed under us" race at its source.
-      timeout: agentOptions.freeSocketTimeoutMs,
-    });
+  }
+
+  /** A connection for one request: the most recently used idle one, else a new one. */
+  acquire(): UpstreamConnection {
+    for (;;) {
+      const connection = this.idle.pop();
+      if (connection === undefined) break;
+      // An instance may have closed it a moment ago; the socket tells before we write.
+      if (connection.state === "idle" && !connection.socket.readableEnded && !connection.socket.destroyed) {
+        return connection;
+      }
+      connection.destroy();
+    }
+    const connection = new UpstreamConnection(this.host, this.port, this);
+    this.connections.add(connection);
+    return connection;
+  }
+
+  release(connection: UpstreamConnection): void {
+    if (this.state === "closed" || this.idle.length >= this.poolOptions.maxFreeSockets) {
+      connection.destroy();
+      return;
+    }
+    this.idle.push(connection);
+    // Close connections idle longer than the free-socket timeout, below Node's default server
+    // keep-alive (5 s), so we drop them before the instance does: that removes most of the
+    // "reused connection closed under us" race at its source. One sweep per Target, not a timer
+    // per connection.
+    if (this.sweeper === undefined) {
+      this.sweeper = setInterval(() => this.sweepIdle(), Math.max(250, this.poolOptions.freeSocketTimeoutMs / 4));
+      this.sweeper.unref();
+    }
+  }
+
+  forget(connection: UpstreamConnection): void {
+    this.connections.delete(connection);
+    const index = this.idle.indexOf(connection);
+    if (index >= 0) this.idle.splice(index, 1);
+  }
+
+  private sweepIdle(): void {
+    const oldest = Date.now() - this.poolOptions.freeSocketTimeoutMs;
+    // Idle connections are ordered by the time they were released: the stale ones come first.
+    while (this.idle.length > 0 && (this.idle[0]?.idleSince ?? 0) < oldest) this.idle[0]?.destroy();
+    if (this.idle.length === 0 && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   get available(): boolean {
@@ -103,7 +145,8 @@ export class Target {
     this.healthCheck = undefined;
     for (const request of this.requests) request.abort();
     for (const stream of this.streams) stream.destroy();
-    this.agent.destroy();
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    for (const connection of [...this.connections]) connection.destroy();
   }
 
   describe(): TargetDescription {

@@ -1,0 +1,159 @@
+import { connect, type Socket } from "node:net";
+import { ProtocolError, type ResponseHead, ResponseParser } from "./response-parser.js";
+
+/** What a request in progress hears from its upstream connection. */
+export interface UpstreamHandler {
+  /** The connection stands (new, or reused from the pool): write the request now. */
+  onConnect(): void;
+  onHead(head: ResponseHead): void;
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+  /**
+   * The connection failed. `connected` is false when it never stood (nothing was sent);
+   * `responseStarted` is true once a response head arrived.
+   */
+  onError(error: NodeJS.ErrnoException, connected: boolean, responseStarted: boolean): void;
+}
+
+export interface ConnectionOwner {
+  /** The response finished and the connection may carry another request. */
+  release(connection: UpstreamConnection): void;
+  /** The connection is gone (closed by either side); forget it. */
+  forget(connection: UpstreamConnection): void;
+}
+
+export type ConnectionState = "connecting" | "idle" | "busy" | "closed";
+
+/**
+ * One keep-alive TCP connection from the router to a Target, carrying one request at a time.
+ * Lifecycle: connecting → busy ⇄ idle → closed. destroy() is immediate and silent: the handler
+ * hears nothing more, because whoever destroys has already settled the request.
+ */
+export class UpstreamConnection {
+  readonly socket: Socket;
+  state: ConnectionState = "connecting";
+  /** When it last became idle (the pool closes connections idle for too long). */
+  idleSince = 0;
+  /** Set once a request has been carried: a reused connection may have been closed under us. */
+  reused = false;
+  private handler: UpstreamHandler | undefined;
+  private readonly parser: ResponseParser;
+  private connected = false;
+
+  constructor(
+    host: string,
+    port: number,
+    private readonly owner: ConnectionOwner,
+  ) {
+    this.parser = new ResponseParser({
+      onHead: (head) => this.handler?.onHead(head),
+      onBody: (chunk) => this.handler?.onData(chunk),
+      onComplete: (keepAlive) => this.complete(keepAlive),
+    });
+    this.socket = connect({ host, port, noDelay: true });
+    this.socket.on("connect", this.onSocketConnect);
+    this.socket.on("data", this.onSocketData);
+    this.socket.on("end", this.onSocketEnd);
+    this.socket.on("error", this.onSocketError);
+    this.socket.on("close", this.onSocketClose);
+  }
+
+  /** Carry one request. The handler's onConnect says when to write it. */
+  assign(handler: UpstreamHandler, method: string): void {
+    this.handler = handler;
+    this.parser.expect(method);
+    if (this.state === "idle") {
+      this.state = "busy";
+      this.reused = true;
+      handler.onConnect();
+    }
+    // Still connecting: onSocketConnect calls onConnect.
+  }
+
+  write(data: string | Buffer): boolean {
+    return this.socket.write(data);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** Close now, silently; idempotent. */
+  destroy(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.handler = undefined;
+    this.socket.destroy();
+    this.owner.forget(this);
+  }
+
+  private complete(keepAlive: boolean): void {
+    const handler = this.handler;
+    this.handler = undefined;
+    if (keepAlive && this.state === "busy") {
+      this.state = "idle";
+      // The last body chunk may have paused us for a slow client; an idle connection must keep
+      // reading, or it would miss the instance closing it and hang the next request.
+      this.socket.resume();
+      this.idleSince = Date.now();
+      // Hand the connection back before telling the request, so a request that the handler
+      // starts next can already reuse it.
+      this.owner.release(this);
+    } else {
+      this.destroy();
+    }
+    handler?.onEnd();
+  }
+
+  private readonly onSocketConnect = (): void => {
+    this.connected = true;
+    if (this.state !== "connecting") return;
+    this.state = "busy";
+    this.handler?.onConnect();
+  };
+
+  private readonly onSocketData = (chunk: Buffer): void => {
+    try {
+      this.parser.execute(chunk);
+    } catch (error) {
+      this.fail(error as NodeJS.ErrnoException);
+    }
+  };
+
+  private readonly onSocketEnd = (): void => {
+    // The instance closed its side. A response read until close ends here; anything else in
+    // progress is cut short; an idle connection is simply gone.
+    if (this.state === "busy" && this.parser.finish()) return;
+    if (this.state === "busy") {
+      const error = new Error("the instance closed the connection before the response was complete");
+      (error as NodeJS.ErrnoException).code = "ECONNRESET";
+      this.fail(error);
+      return;
+    }
+    this.destroy();
+  };
+
+  private readonly onSocketError = (error: NodeJS.ErrnoException): void => {
+    this.fail(error);
+  };
+
+  private readonly onSocketClose = (): void => {
+    if (this.state === "closed") return;
+    const error = new Error("connection closed");
+    (error as NodeJS.ErrnoException).code = "ECONNRESET";
+    this.fail(error);
+  };
+
+  private fail(error: NodeJS.ErrnoException): void {
+    const handler = this.handler;
+    const connected = this.connected;
+    const responseStarted = this.parser.headSeen && !this.parser.idle;
+    this.destroy();
+    if (error instanceof ProtocolError) (error as NodeJS.ErrnoException).code = error.code;
+    handler?.onError(error, connected, responseStarted);
+  }
+}
