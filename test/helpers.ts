@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/core/wait.js";
 import { RouterClient } from "../src/router/client.js";
+import { ROUTER_NODE_FLAGS } from "../src/router/options.js";
 
 export const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const UPSTREAM = fileURLToPath(new URL("./fixtures/upstream.js", import.meta.url));
@@ -87,7 +88,18 @@ export async function startRouter(
   const port = options.port ?? 0;
   const proc = spawn(
     process.execPath,
-    [MAIN, "router", "--port", String(port), "--host", "127.0.0.1", "--home", home, ...(options.args ?? [])],
+    [
+      ...ROUTER_NODE_FLAGS,
+      MAIN,
+      "router",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--home",
+      home,
+      ...(options.args ?? []),
+    ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BATON_LOG_LEVEL: "warn" } },
   );
   const tracked = track(proc);

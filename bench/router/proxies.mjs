@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BATON_MAIN = join(ROOT, "dist/src/cli/main.js");
 const BATON_CLIENT = join(ROOT, "dist/src/router/client.js");
+const BATON_OPTIONS = join(ROOT, "dist/src/router/options.js");
 const NODE_PROXY = fileURLToPath(new URL("node-proxy.mjs", import.meta.url));
 const START_TIMEOUT_MS = 15_000;
 
@@ -310,7 +311,19 @@ export async function startBaton(processes, baseDir, upstreamPorts) {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const port = await freePort();
   const logFile = join(baseDir, "baton-router.log");
-  const args = [BATON_MAIN, "router", "--port", String(port), "--host", "127.0.0.1", "--home", home];
+  // The same Node flags baton uses when it starts a router itself.
+  const { ROUTER_NODE_FLAGS } = await import(BATON_OPTIONS);
+  const args = [
+    ...ROUTER_NODE_FLAGS,
+    BATON_MAIN,
+    "router",
+    "--port",
+    String(port),
+    "--host",
+    "127.0.0.1",
+    "--home",
+    home,
+  ];
   const child = processes.start("baton router", process.execPath, args, logFile);
   const client = new RouterClient(join(home, "router.sock"), 2_000);
   await waitUntil("baton router admin API", async () => (await client.health()).ok !== false, { child, logFile });

@@ -8,6 +8,7 @@ import { routerPaths } from "../core/home.js";
 import { waitFor } from "../core/wait.js";
 import { LoadRun, type WindowStats } from "../load/load.js";
 import { RouterClient } from "../router/client.js";
+import { ROUTER_NODE_FLAGS } from "../router/options.js";
 import type { PoolSpec } from "../router/pool.js";
 import { Instance } from "../supervisor/instance.js";
 import { freePort } from "../supervisor/ports.js";

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The shebang passes ROUTER_NODE_FLAGS (src/router/options.ts) for `baton router`.
 import { readFileSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
 
