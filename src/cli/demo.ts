@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     say(`baton demo: router on http://127.0.0.1:${port} (state in ${home})`);
     routerProcess = spawn(
       process.execPath,
-      [MAIN, "router", "--port", String(port), "--host", "127.0.0.1", "--home", home],
+      [...ROUTER_NODE_FLAGS, MAIN, "router", "--port", String(port), "--host", "127.0.0.1", "--home", home],
       {
         stdio: ["ignore", "ignore", "inherit"],
         env: { ...process.env, BATON_LOG_LEVEL: "warn" },
