@@ -86,6 +86,22 @@ describe("router: proxying HTTP/1.1", () => {
     assert.equal(next.body, "shop-1");
   });
 
+  test("an instance that answers before reading the whole body: the answer is relayed, the connection not reused", async () => {
+    const reply = await http(router.port, "/early", {
+      method: "POST",
+      headers: { host: "blog.test" },
+      body: Buffer.alloc(512 * 1024, "x"),
+    }).catch((error: Error) => ({ status: -1, body: error.message, headers: {} }));
+    // The client may see the 413 or, if the upload was cut, an error; never a hang or a 2xx.
+    assert.ok(reply.status === 413 || reply.status === -1, `got ${reply.status}`);
+    for (let i = 0; i < 5; i++) {
+      assert.equal(
+        (await http(router.port, "/id", { headers: { host: "blog.test" }, timeoutMs: 5_000 })).body,
+        "blog-1",
+      );
+    }
+  });
+
   test("a streamed response reaches the client chunk by chunk, not buffered", async () => {
     const arrivals: number[] = [];
     let received = "";

@@ -70,9 +70,8 @@ export class Exchange implements Waiter, InFlight {
   ) {
     const forwarded = forwardRequestHeaders(req, ctx.proto, ctx.localPort, false);
     this.requestId = forwarded.requestId;
-    const te = req.headers["transfer-encoding"];
-    const cl = req.headers["content-length"];
-    this.chunked = te !== undefined;
+    const cl = forwarded.contentLength;
+    this.chunked = forwarded.chunked;
     this.hasBody = this.chunked || (cl !== undefined && cl !== "0");
     this.idempotent = IDEMPOTENT.has(req.method ?? "GET");
     const h = forwarded.headers;
@@ -161,7 +160,10 @@ export class Exchange implements Waiter, InFlight {
   connected(attempt: Attempt): void {
     if (attempt !== this.attempt) return;
     attempt.write(this.head);
-    if (!this.hasBody) return;
+    if (!this.hasBody) {
+      attempt.requestComplete();
+      return;
+    }
     if (!this.bodyReading) {
       this.bodyReading = true;
       this.req.on("data", this.onBodyData);
@@ -169,9 +171,8 @@ export class Exchange implements Waiter, InFlight {
       return;
     }
     for (const chunk of this.bodyChunks ?? []) this.writeBody(attempt, chunk);
-    if (this.bodyEnded) {
-      if (this.chunked) attempt.write(LAST_CHUNK);
-    } else this.req.resume();
+    if (this.bodyEnded) this.endBody(attempt);
+    else this.req.resume();
   }
 
   private writeBody(attempt: Attempt, chunk: Buffer): boolean {
@@ -200,8 +201,13 @@ export class Exchange implements Waiter, InFlight {
 
   private readonly onBodyEnd = (): void => {
     this.bodyEnded = true;
-    if (this.chunked) this.attempt?.write(LAST_CHUNK);
+    if (this.attempt !== undefined) this.endBody(this.attempt);
   };
+
+  private endBody(attempt: Attempt): void {
+    if (this.chunked) attempt.write(LAST_CHUNK);
+    attempt.requestComplete();
+  }
 
   /** The attempt failed before any response byte reached the client. */
   failed(attempt: Attempt, reached: boolean, error: NodeJS.ErrnoException | undefined, timedOut: boolean): void {
@@ -347,6 +353,7 @@ class Attempt implements UpstreamHandler {
   private stream: SseStream | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timedOut = false;
+  private paused = false;
   private status = 0;
 
   constructor(
@@ -394,6 +401,10 @@ class Attempt implements UpstreamHandler {
     return this.connection?.write(data) ?? false;
   }
 
+  requestComplete(): void {
+    this.connection?.requestComplete();
+  }
+
   onceDrain(listener: () => void): void {
     this.connection?.socket.once("drain", listener);
   }
@@ -401,9 +412,13 @@ class Attempt implements UpstreamHandler {
   /** Backpressure from the client: stop reading from the instance until the client drains. */
   pauseUntilDrain(res: ServerResponse): void {
     const connection = this.connection;
-    if (connection === undefined) return;
+    if (connection === undefined || this.paused) return;
+    this.paused = true;
     connection.pause();
-    res.once("drain", () => connection.resume());
+    res.once("drain", () => {
+      this.paused = false;
+      connection.resume();
+    });
   }
 
   onConnect(): void {

@@ -39,6 +39,8 @@ export class UpstreamConnection {
   private handler: UpstreamHandler | undefined;
   private readonly parser: ResponseParser;
   private connected = false;
+  /** The whole request (head and body) has been written. */
+  private requestSent = false;
 
   constructor(
     host: string,
@@ -61,6 +63,7 @@ export class UpstreamConnection {
   /** Carry one request. The handler's onConnect says when to write it. */
   assign(handler: UpstreamHandler, method: string): void {
     this.handler = handler;
+    this.requestSent = false;
     this.parser.expect(method);
     if (this.state === "idle") {
       this.state = "busy";
@@ -72,6 +75,11 @@ export class UpstreamConnection {
 
   write(data: string | Buffer): boolean {
     return this.socket.write(data);
+  }
+
+  /** The request is fully written; only then may the connection carry another one. */
+  requestComplete(): void {
+    this.requestSent = true;
   }
 
   pause(): void {
@@ -94,7 +102,9 @@ export class UpstreamConnection {
   private complete(keepAlive: boolean): void {
     const handler = this.handler;
     this.handler = undefined;
-    if (keepAlive && this.state === "busy") {
+    // An instance may answer before it read the whole request (an early 413, say): the rest of
+    // that body would be taken for the next request, so such a connection is never reused.
+    if (keepAlive && this.requestSent && this.state === "busy") {
       this.state = "idle";
       // The last body chunk may have paused us for a slow client; an idle connection must keep
       // reading, or it would miss the instance closing it and hang the next request.
