@@ -35,12 +35,29 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
 export interface ForwardedRequestHeaders {
   headers: string[];
   requestId: string;
+  /** The client sent a chunked body. */
+  chunked: boolean;
+  /** The client's Content-Length, when it sent one. */
+  contentLength: string | undefined;
+}
+
+/**
+ * The Host header straight from the raw list. Reading `req.headers` would make Node build the
+ * whole lower-cased header object for every request, which the router otherwise never needs.
+ */
+export function hostOf(rawHeaders: readonly string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 4 && lowerShort(name) === "host") return rawHeaders[i + 1];
+  }
+  return undefined;
 }
 
 /**
  * Build the header list sent to the instance from the client's raw headers in one pass: drop
  * hop-by-hop headers (keeping Upgrade for WebSocket handshakes), append the client address to
- * X-Forwarded-For, and set X-Forwarded-Proto/-Host/-Port and X-Request-Id.
+ * X-Forwarded-For, and set X-Forwarded-Proto/-Host/-Port and X-Request-Id. It also notes the
+ * body framing, so nothing else has to look at the headers again.
  */
 export function forwardRequestHeaders(
   req: IncomingMessage,
@@ -49,18 +66,33 @@ export function forwardRequestHeaders(
   upgrade: boolean,
 ): ForwardedRequestHeaders {
   const raw = req.rawHeaders;
-  const extraHop = connectionTokens(req.headers.connection);
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 10 && lowerShort(name) === "connection") {
+      connection = connection === undefined ? raw[i + 1] : `${connection}, ${raw[i + 1]}`;
+    }
+  }
+  const extraHop = connectionTokens(connection);
   const out: string[] = [];
   let forwardedFor: string | undefined;
   let requestId: string | undefined;
   let host = "";
+  let chunked = false;
+  let contentLength: string | undefined;
+  let upgradeProtocol = "websocket";
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
-    const lower = name.length > 20 ? name.toLowerCase() : lowerShort(name);
-    if (HOP_BY_HOP.has(lower)) continue;
+    const lower = lowerShort(name);
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === "transfer-encoding") chunked = true;
+      else if (lower === "upgrade") upgradeProtocol = value;
+      continue;
+    }
     if (extraHop?.has(lower)) continue;
     if (lower === "host") host = value;
+    else if (lower === "content-length") contentLength = value;
     else if (lower === "x-forwarded-for") {
       forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
       continue;
@@ -84,8 +116,8 @@ export function forwardRequestHeaders(
     "X-Request-Id",
     requestId,
   );
-  if (upgrade) out.push("Connection", "Upgrade", "Upgrade", req.headers.upgrade ?? "websocket");
-  return { headers: out, requestId };
+  if (upgrade) out.push("Connection", "Upgrade", "Upgrade", upgradeProtocol);
+  return { headers: out, requestId, chunked, contentLength };
 }
 
 /** Response headers from the instance minus hop-by-hop ones; Node sets framing itself. */

@@ -7,6 +7,7 @@ import { BatonError } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { AdminApi } from "./admin.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
+import { hostOf } from "./headers.js";
 import { HealthCheck } from "./health-check.js";
 import { LocalOps } from "./ops.js";
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
@@ -141,11 +142,10 @@ export class Router {
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const app = this.table.resolve(req.headers.host);
+    const host = hostOf(req.rawHeaders);
+    const app = this.table.resolve(host);
     if (app === undefined) {
-      sendPage(req, res, "BATON_ROUTER_NO_APP", {
-        detail: `No app is configured for host "${req.headers.host ?? ""}".`,
-      });
+      sendPage(req, res, "BATON_ROUTER_NO_APP", { detail: `No app is configured for host "${host ?? ""}".` });
       return;
     }
     if (app.maintenance.enabled) {
