@@ -137,11 +137,15 @@ export function parseWrk(text) {
 /**
  * Run wrk once against a loopback URL. wrk stops itself after `durationS`; the kill timer is only
  * a backstop so a hung wrk cannot hold the benchmark forever. `track` registers the child so an
- * interrupt stops it too.
+ * interrupt stops it too. With `script`, wrk runs that Lua file, and `scriptArgs` reach its
+ * init(args) (wrk takes them after the URL, behind "--").
  */
-export function runWrk({ url, connections, durationS, threads = 1, track }) {
+export function runWrk({ url, connections, durationS, threads = 1, script, scriptArgs = [], track }) {
   if (!url.startsWith("http://127.0.0.1:")) throw new Error(`refusing to load a non-loopback URL: ${url}`);
-  const args = [`-t${threads}`, `-c${connections}`, `-d${durationS}s`, "--latency", url];
+  const args = [`-t${threads}`, `-c${connections}`, `-d${durationS}s`, "--latency"];
+  if (script) args.push("-s", script);
+  args.push(url);
+  if (script && scriptArgs.length > 0) args.push("--", ...scriptArgs.map(String));
   return new Promise((resolve, reject) => {
     const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     const untrack = track?.(child, "wrk") ?? (() => {});

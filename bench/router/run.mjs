@@ -23,7 +23,16 @@ import {
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PEAK_CONNECTIONS = [64, 256];
-const LIGHT_CONNECTIONS = 8;
+/**
+ * The half-of-peak phase: baton's median req/s at this many connections in the peak runs is P, and
+ * every target then gets R = P / 2 req/s over the same number of connections, paced by
+ * fixed-rate.lua (which needs wrk's one thread, -t1, as runWrk uses). (A closed-loop `wrk -c8` is no light load: 8 connections with no pause between
+ * requests still saturate a single-threaded proxy.)
+ */
+const HALF_PEAK_CONNECTIONS = 64;
+const FIXED_RATE_SCRIPT = fileURLToPath(new URL("fixed-rate.lua", import.meta.url));
+/** A target whose achieved rate is off R by more than this fraction is flagged in the table. */
+const RATE_TOLERANCE = 0.1;
 const DIRECT = "direct to upstream";
 /**
  * Pause after every wrk run before the next one starts. Without it, a new wrk opens its 256
@@ -150,11 +159,13 @@ function warnIfDistStale() {
 
 /**
  * A discarded warm-up run (JIT, connection pools, TCP buffers), then the measured run with the
- * proxy's and the upstream's processes sampled from /proc.
+ * proxy's and the upstream's processes sampled from /proc. Without `rate`, wrk sends as fast as the
+ * connections allow (closed loop); with it, both runs are paced to about `rate` req/s in total.
  */
-async function measure(processes, target, upstream, connections, opts) {
+async function measure(processes, target, upstream, connections, opts, rate) {
   const url = `http://127.0.0.1:${target.port}/`;
   const track = (child, name) => processes.track(child, name);
+  const pacing = rate === undefined ? {} : { script: FIXED_RATE_SCRIPT, scriptArgs: [rate] };
   // A dead proxy would otherwise show up as a confusing wrk "connection refused".
   const alive = () => {
     assertAlive(upstream);
@@ -162,7 +173,7 @@ async function measure(processes, target, upstream, connections, opts) {
   };
   alive();
   if (opts.warmupS > 0) {
-    await runWrk({ url, connections, durationS: opts.warmupS, track }).catch((error) => {
+    await runWrk({ url, connections, durationS: opts.warmupS, track, ...pacing }).catch((error) => {
       alive();
       throw error;
     });
@@ -176,7 +187,7 @@ async function measure(processes, target, upstream, connections, opts) {
   let proxyUse;
   let upUse;
   try {
-    wrk = await runWrk({ url, connections, durationS: opts.durationS, track });
+    wrk = await runWrk({ url, connections, durationS: opts.durationS, track, ...pacing });
   } catch (error) {
     alive();
     throw error;
@@ -190,6 +201,7 @@ async function measure(processes, target, upstream, connections, opts) {
   return {
     target: target.name,
     connections,
+    targetRate: rate ?? null,
     wrkCommand: wrk.command,
     requestsPerSec: wrk.requestsPerSec,
     requests: wrk.requests,
@@ -262,6 +274,23 @@ function summarize(runs, connections, names) {
   });
 }
 
+/**
+ * The half-of-peak rows: summarize()'s, plus how close each target came to the rate R it was sent
+ * (achieved / R per round). A proxy that cannot keep up answers slower than R arrives, so its
+ * connections spend longer waiting and it gets fewer requests than R.
+ */
+function summarizeHalfPeak(runs, names, half) {
+  return summarize(runs, half.connections, names).map((row) => {
+    const ratios = runs.filter((r) => r.target === row.target).map((r) => r.requestsPerSec / half.targetRate);
+    return {
+      ...row,
+      rateVsTarget: median(ratios),
+      roundsBelowRate: ratios.filter((x) => x < 1 - RATE_TOLERANCE).length,
+      roundsAboveRate: ratios.filter((x) => x > 1 + RATE_TOLERANCE).length,
+    };
+  });
+}
+
 const dash = "—";
 const fmt = {
   int: (n) => (n == null ? dash : Math.round(n).toLocaleString("en-US")),
@@ -304,19 +333,49 @@ function peakTable(rows, connections, opts) {
   return lines.join("\n");
 }
 
-function lightTable(rows, opts) {
+function halfPeakTable(half, opts) {
+  const { rows, connections, targetRate: R } = half;
   const lines = [
-    `### Light load, ${LIGHT_CONNECTIONS} connections: \`wrk -t1 -c${LIGHT_CONNECTIONS} -d${opts.durationS}s --latency\`, median of ${opts.rounds} round(s)`,
+    `### Half of baton's peak (${fmt.int(R)} req/s, ${connections} connections, fixed rate): \`wrk -t1 -c${connections} -d${opts.durationS}s --latency -s fixed-rate.lua URL -- ${R}\`, median of ${opts.rounds} round(s)`,
     "",
-    "| proxy | req/s | p50 ms | p99 ms | p99 added vs direct, ms |",
-    "| --- | ---: | ---: | ---: | ---: |",
+    `R = P / 2, where P = ${fmt.int(half.batonPeakRps)} req/s is baton's median at ${connections} connections above. Every target gets the same R:`,
+    `fixed-rate.lua books one send every 1000 / R ms over the ${connections} connections, so each sends about every ${connections} * 1000 / R = ${half.connectionIntervalMs.toFixed(2)} ms.`,
+    "",
+    "| proxy | req/s | % of R | p50 ms | p99 ms | p99 added vs direct, ms |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const r of rows) {
+    const pct = r.rateVsTarget == null ? dash : `${(r.rateVsTarget * 100).toFixed(0)}%`;
     lines.push(
-      `| ${r.target} | ${fmt.int(r.requestsPerSec)} | ${fmt.ms(r.p50Ms)} | ${fmt.ms(r.p99Ms)} | ${r.target === DIRECT ? dash : fmt.signedMs(r.p99AddedVsDirectMs)} |`,
+      `| ${r.target} | ${fmt.int(r.requestsPerSec)} | ${pct} | ${fmt.ms(r.p50Ms)} | ${fmt.ms(r.p99Ms)} | ${r.target === DIRECT ? dash : fmt.signedMs(r.p99AddedVsDirectMs)} |`,
     );
   }
-  lines.push("", ...errorNotes(rows));
+  lines.push("");
+  const tol = `${RATE_TOLERANCE * 100}%`;
+  const off = rows.filter((r) => r.roundsBelowRate > 0 || r.roundsAboveRate > 0);
+  if (off.length === 0) {
+    lines.push(`rate: every target got within ${tol} of R in every round`);
+  }
+  for (const r of off) {
+    if (r.roundsBelowRate > 0) {
+      lines.push(
+        `rate: ${r.target} COULD NOT KEEP UP: more than ${tol} below R in ${r.roundsBelowRate} of ${r.rounds} round(s); its latencies are not at R`,
+      );
+    }
+    if (r.roundsAboveRate > 0) {
+      lines.push(`rate: ${r.target} got more than ${tol} above R in ${r.roundsAboveRate} of ${r.rounds} round(s)`);
+    }
+  }
+  lines.push(...errorNotes(rows));
+  const baton = rows.find((r) => r.target === "baton");
+  if (baton?.p99AddedVsDirectMs != null) {
+    // Only a verdict when baton really got R: below it, its latencies are not those at half its peak.
+    let verdict = baton.p99AddedVsDirectMs < 1 ? "met" : "NOT met";
+    if (baton.roundsBelowRate > 0) verdict = "not measured (baton did not keep up with R)";
+    lines.push(
+      `goal "under 1 ms of added p99 latency at half its peak load": baton adds ${fmt.signedMs(baton.p99AddedVsDirectMs)} ms: ${verdict}`,
+    );
+  }
   return lines.join("\n");
 }
 
@@ -392,20 +451,34 @@ async function main() {
         }
       }
     }
-    // Light load after the peak runs, as a separate phase: latency when the proxy is not saturated.
+    const peak = runs.filter((r) => r.phase === "peak");
+    const summary = { peak: PEAK_CONNECTIONS.map((c) => summarize(peak, c, names)) };
+
+    // Half of baton's peak, after the peak runs because R comes from them: latency when the proxy
+    // is not saturated, every target (the upstream directly too) at the same fixed rate R.
+    const batonPeakRps = summarize(peak, HALF_PEAK_CONNECTIONS, names).find((r) => r.target === "baton").requestsPerSec;
+    if (!(batonPeakRps > 0)) throw new Error(`no peak req/s for baton at ${HALF_PEAK_CONNECTIONS} connections`);
+    const targetRate = Math.round(batonPeakRps / 2);
+    const half = {
+      connections: HALF_PEAK_CONNECTIONS,
+      batonPeakRps,
+      targetRate,
+      connectionIntervalMs: (HALF_PEAK_CONNECTIONS * 1000) / targetRate,
+    };
+    progress(`half of baton's peak: P = ${Math.round(batonPeakRps)} req/s, R = ${targetRate} req/s`);
     for (let round = 1; round <= opts.rounds; round++) {
       for (const target of rotate(targets, round - 1)) {
-        progress(`light load round ${round}/${opts.rounds}: ${target.name}`);
-        runs.push({ phase: "light", round, ...(await measure(processes, target, upstream, LIGHT_CONNECTIONS, opts)) });
+        progress(`half-peak round ${round}/${opts.rounds}, ${targetRate} req/s: ${target.name}`);
+        const run = await measure(processes, target, upstream, HALF_PEAK_CONNECTIONS, opts, targetRate);
+        runs.push({ phase: "half-peak", round, ...run });
       }
     }
-
-    const peak = runs.filter((r) => r.phase === "peak");
-    const light = runs.filter((r) => r.phase === "light");
-    const summary = {
-      peak: PEAK_CONNECTIONS.map((c) => summarize(peak, c, names)),
-      light: summarize(light, LIGHT_CONNECTIONS, names),
-    };
+    half.rows = summarizeHalfPeak(
+      runs.filter((r) => r.phase === "half-peak"),
+      names,
+      half,
+    );
+    summary.halfPeak = half;
     const batonStats = await baton.client.appStats("bench").catch((error) => ({ error: String(error) }));
     const batonProblems = batonLogProblems(baton.logFile);
 
@@ -416,7 +489,7 @@ async function main() {
       build.srcUncommittedChanges > 0 ? ` + ${build.srcUncommittedChanges} uncommitted change(s) in src/` : "";
     console.log(`baton: commit ${build.commit}${dirty}, dist/ built ${build.distBuiltAt}\n`);
     for (const [i, c] of PEAK_CONNECTIONS.entries()) console.log(`${peakTable(summary.peak[i], c, opts)}\n`);
-    console.log(`${lightTable(summary.light, opts)}\n`);
+    console.log(`${halfPeakTable(summary.halfPeak, opts)}\n`);
     console.log(
       [
         "Notes: ratios are per round against nginx in the same round, then the median. CPU is utime+stime of all the",
