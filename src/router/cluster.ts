@@ -263,12 +263,8 @@ export class RouterPrimary {
       throw new BatonError("BATON_CONFIG_INVALID", "a router with several workers needs a fixed --port");
     }
     const o = this.options;
-    this.table = new RoutingTable({
-      holdTimeoutMs: o.holdTimeoutMs,
-      maxHeldPerApp: o.maxHeldPerApp,
-      maxFreeSocketsPerTarget: o.maxFreeSocketsPerTarget,
-      freeSocketTimeoutMs: o.freeSocketTimeoutMs,
-    });
+    // The resolved options carry every limit the table needs.
+    this.table = new RoutingTable(o);
     const ops = new ClusterOps(this.table, () => [...this.channels.values()]);
     this.admin = new AdminApi(ops, this.options, () => ({
       pid: process.pid,

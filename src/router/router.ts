@@ -43,12 +43,8 @@ export class Router {
     this.options = resolveRouterOptions(userOptions);
     this.log = log;
     const o = this.options;
-    this.table = new RoutingTable({
-      holdTimeoutMs: o.holdTimeoutMs,
-      maxHeldPerApp: o.maxHeldPerApp,
-      maxFreeSocketsPerTarget: o.maxFreeSocketsPerTarget,
-      freeSocketTimeoutMs: o.freeSocketTimeoutMs,
-    });
+    // The resolved options carry every limit the table needs.
+    this.table = new RoutingTable(o);
     this.ctx = this.exchangeContext(o.port);
     this.server = createServer(
       {
