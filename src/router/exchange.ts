@@ -166,8 +166,9 @@ export class Exchange implements Waiter, InFlight {
     }
     if (!this.bodyReading) {
       this.bodyReading = true;
-      this.req.on("data", this.onBodyData);
-      this.req.on("end", this.onBodyEnd);
+      // Bound here, not as class fields: most requests have no body and should not pay for them.
+      this.req.on("data", (chunk: Buffer) => this.onBodyData(chunk));
+      this.req.on("end", () => this.onBodyEnd());
       return;
     }
     for (const chunk of this.bodyChunks ?? []) this.writeBody(attempt, chunk);
@@ -182,7 +183,7 @@ export class Exchange implements Waiter, InFlight {
     return attempt.write("\r\n");
   }
 
-  private readonly onBodyData = (chunk: Buffer): void => {
+  private onBodyData(chunk: Buffer): void {
     if (this.bodyChunks !== null) {
       this.bodyBytes += chunk.length;
       if (this.bodyBytes > REPLAY_LIMIT_BYTES) this.bodyChunks = null;
@@ -197,12 +198,12 @@ export class Exchange implements Waiter, InFlight {
       this.req.pause();
       attempt.onceDrain(() => this.req.resume());
     }
-  };
+  }
 
-  private readonly onBodyEnd = (): void => {
+  private onBodyEnd(): void {
     this.bodyEnded = true;
     if (this.attempt !== undefined) this.endBody(this.attempt);
-  };
+  }
 
   private endBody(attempt: Attempt): void {
     if (this.chunked) attempt.write(LAST_CHUNK);
