@@ -1,0 +1,407 @@
+import { scanJson } from "./json-scan.js";
+import { type ConfigProblem, lineOfKey, nearestKey } from "./problems.js";
+import { PROCESS_NAME } from "./procfile.js";
+
+/** A Dokku app.json health check (https://dokku.com/docs/deployment/zero-downtime-deploys/). */
+export interface HealthcheckUser {
+  type: "startup" | "liveness" | "readiness";
+  name?: string;
+  path?: string;
+  attempts?: number;
+  /** Seconds between attempts. */
+  wait?: number;
+  /** Seconds per attempt. */
+  timeout?: number;
+  /** Seconds before the first attempt. */
+  initialDelay?: number;
+  /** Text the response body must contain. */
+  content?: string;
+  port?: number;
+}
+
+/** A Heroku app.json env entry in its object form. */
+export interface EnvVarUser {
+  value?: string;
+  required?: boolean;
+  description?: string;
+  generator?: string;
+}
+
+export type DeployStrategy = "preboot" | "rolling" | "canary";
+
+/** The `baton` section: what Heroku's and Dokku's app.json have no key for. */
+export interface BatonUserConfig {
+  /** Build command; defaults from package.json. */
+  build?: string;
+  strategy?: DeployStrategy;
+  warmup?: { paths: string[]; count?: number; concurrency?: number };
+  smoke?: Array<{ path: string; status?: number }>;
+  drainTimeoutMs?: number;
+  stopTimeoutMs?: number;
+  bootTimeoutMs?: number;
+  releaseTimeoutMs?: number;
+  keepReleases?: number;
+  /** Process types that must never run twice at once. */
+  singleton?: string[];
+}
+
+/** app.json as a person writes it (after validation; invalid parts are dropped). */
+export interface UserConfig {
+  name?: string;
+  description?: string;
+  formation?: Record<string, { quantity?: number; size?: string }>;
+  healthchecks?: Record<string, HealthcheckUser[]>;
+  scripts?: { dokku?: { predeploy?: string; postdeploy?: string }; postdeploy?: string };
+  env?: Record<string, string | EnvVarUser>;
+  baton?: BatonUserConfig;
+}
+
+export interface AppJsonResult {
+  config: UserConfig;
+  problems: ConfigProblem[];
+  /** 1-based line of each key path in the source, for later problems (see resolve.ts). */
+  keyLines: ReadonlyMap<string, number>;
+}
+
+/** Keys of Heroku's app.json schema plus Dokku's `healthchecks` and `cron`; only some are used. */
+const TOP_KEYS = [
+  "name",
+  "description",
+  "keywords",
+  "website",
+  "repository",
+  "logo",
+  "success_url",
+  "scripts",
+  "env",
+  "formation",
+  "image",
+  "addons",
+  "buildpacks",
+  "environments",
+  "stack",
+  "cron",
+  "healthchecks",
+  "baton",
+];
+const BATON_KEYS = [
+  "build",
+  "strategy",
+  "warmup",
+  "smoke",
+  "drainTimeoutMs",
+  "stopTimeoutMs",
+  "bootTimeoutMs",
+  "releaseTimeoutMs",
+  "keepReleases",
+  "singleton",
+];
+/** Dokku's health check keys; baton reads the ones in HealthcheckUser and accepts the rest. */
+const HEALTHCHECK_KEYS = [
+  "type",
+  "name",
+  "path",
+  "attempts",
+  "wait",
+  "timeout",
+  "initialDelay",
+  "content",
+  "port",
+  "command",
+  "listening",
+  "uptime",
+  "scheme",
+  "httpHeaders",
+  "onFailure",
+  "warn",
+];
+const STRATEGIES: readonly DeployStrategy[] = ["preboot", "rolling", "canary"];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const typeOf = (value: unknown): string => (value === null ? "null" : Array.isArray(value) ? "an array" : typeof value);
+
+/** Parse and validate app.json, collecting every problem. */
+export function parseAppJson(text: string, file = "app.json"): AppJsonResult {
+  const source = text.replace(/^\uFEFF/, "");
+  const scan = scanJson(source);
+  const keyLines = new Map([...scan.keys].map(([path, position]) => [path, position.line]));
+  const problems: ConfigProblem[] = [];
+  if (scan.error !== undefined) {
+    const { line, column, message } = scan.error;
+    problems.push({ file, line, column, message: `invalid JSON: ${message}` });
+    return { config: {}, problems, keyLines };
+  }
+  let root: unknown;
+  try {
+    root = JSON.parse(source);
+  } catch (error) {
+    // The scanner is stricter than JSON.parse, so this is not expected; report it anyway.
+    problems.push({ file, message: `invalid JSON: ${(error as Error).message}` });
+    return { config: {}, problems, keyLines };
+  }
+  const check = new Checker(file, keyLines, problems);
+  return { config: check.root(root), problems, keyLines };
+}
+
+class Checker {
+  constructor(
+    private readonly file: string,
+    private readonly keyLines: ReadonlyMap<string, number>,
+    private readonly problems: ConfigProblem[],
+  ) {}
+
+  /** Report at the key's line, or its nearest ancestor's when the key itself is missing. */
+  problem(key: string, message: string): void {
+    const line = lineOfKey(this.keyLines, key);
+    this.problems.push({ file: this.file, ...(line === undefined ? {} : { line }), key, message });
+  }
+
+  object(value: unknown, key: string): value is Json {
+    if (isObject(value)) return true;
+    this.problem(key, `must be an object, got ${typeOf(value)}`);
+    return false;
+  }
+
+  unknownKeys(value: Json, known: readonly string[], prefix: string, what: string): void {
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue;
+      const near = nearestKey(key, known);
+      this.problem(
+        prefix === "" ? key : `${prefix}.${key}`,
+        near === undefined ? `unknown ${what} key` : `unknown ${what} key; did you mean "${near}"?`,
+      );
+    }
+  }
+
+  string(value: unknown, key: string, options: { nonEmpty?: boolean; startsWith?: string } = {}): string | undefined {
+    if (typeof value !== "string") {
+      this.problem(key, value === undefined ? "is required" : `must be a string, got ${typeOf(value)}`);
+      return undefined;
+    }
+    if (options.nonEmpty && value.trim() === "") {
+      this.problem(key, "must not be empty");
+      return undefined;
+    }
+    if (options.startsWith !== undefined && !value.startsWith(options.startsWith)) {
+      this.problem(key, `must start with "${options.startsWith}", got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  int(value: unknown, key: string, min: number, max: number): number | undefined {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      this.problem(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  boolean(value: unknown, key: string): boolean | undefined {
+    if (typeof value === "boolean") return value;
+    this.problem(key, `must be true or false, got ${typeOf(value)}`);
+    return undefined;
+  }
+
+  /** Copy `obj[name]` into `out[name]` through `read` when present. */
+  optional<T, K extends string>(
+    obj: Json,
+    name: K,
+    prefix: string,
+    out: Partial<Record<K, T>>,
+    read: (value: unknown, key: string) => T | undefined,
+  ): void {
+    if (!Object.hasOwn(obj, name)) return;
+    const result = read(obj[name], prefix === "" ? name : `${prefix}.${name}`);
+    if (result !== undefined) out[name] = result;
+  }
+
+  root(value: unknown): UserConfig {
+    const config: UserConfig = {};
+    if (!isObject(value)) {
+      this.problem("", `must be a JSON object, got ${typeOf(value)}`);
+      return config;
+    }
+    this.unknownKeys(value, TOP_KEYS, "", "app.json");
+    this.optional(value, "name", "", config, (v, k) => this.string(v, k, { nonEmpty: true }));
+    this.optional(value, "description", "", config, (v, k) => this.string(v, k));
+    this.optional(value, "formation", "", config, (v, k) => this.formation(v, k));
+    this.optional(value, "healthchecks", "", config, (v, k) => this.healthchecks(v, k));
+    this.optional(value, "scripts", "", config, (v, k) => this.scripts(v, k));
+    this.optional(value, "env", "", config, (v, k) => this.env(v, k));
+    this.optional(value, "baton", "", config, (v, k) => this.baton(v, k));
+    return config;
+  }
+
+  formation(value: unknown, key: string): UserConfig["formation"] {
+    if (!this.object(value, key)) return undefined;
+    const out: NonNullable<UserConfig["formation"]> = {};
+    for (const [type, entry] of Object.entries(value)) {
+      const at = `${key}.${type}`;
+      if (!PROCESS_NAME.test(type)) this.problem(at, 'process type must be letters, digits, "_" or "-"');
+      if (!this.object(entry, at)) continue;
+      this.unknownKeys(entry, ["quantity", "size"], at, "formation");
+      const item: { quantity?: number; size?: string } = {};
+      this.optional(entry, "quantity", at, item, (v, k) => this.int(v, k, 0, 100));
+      this.optional(entry, "size", at, item, (v, k) => this.string(v, k, { nonEmpty: true }));
+      out[type] = item;
+    }
+    return out;
+  }
+
+  healthchecks(value: unknown, key: string): UserConfig["healthchecks"] {
+    if (!this.object(value, key)) return undefined;
+    const out: NonNullable<UserConfig["healthchecks"]> = {};
+    for (const [type, list] of Object.entries(value)) {
+      const at = `${key}.${type}`;
+      if (!PROCESS_NAME.test(type)) this.problem(at, 'process type must be letters, digits, "_" or "-"');
+      if (!Array.isArray(list)) {
+        this.problem(at, `must be an array of checks, got ${typeOf(list)}`);
+        continue;
+      }
+      const checks: HealthcheckUser[] = [];
+      list.forEach((entry, n) => {
+        const itemKey = `${at}[${n}]`;
+        if (!this.object(entry, itemKey)) return;
+        this.unknownKeys(entry, HEALTHCHECK_KEYS, itemKey, "health check");
+        const kind = entry.type;
+        if (kind !== "startup" && kind !== "liveness" && kind !== "readiness") {
+          this.problem(`${itemKey}.type`, `must be "startup", "liveness" or "readiness", got ${JSON.stringify(kind)}`);
+          return;
+        }
+        const check: HealthcheckUser = { type: kind };
+        this.optional(entry, "name", itemKey, check, (v, k) => this.string(v, k));
+        this.optional(entry, "path", itemKey, check, (v, k) => this.string(v, k, { startsWith: "/" }));
+        this.optional(entry, "attempts", itemKey, check, (v, k) => this.int(v, k, 1, 1000));
+        this.optional(entry, "wait", itemKey, check, (v, k) => this.int(v, k, 0, 3600));
+        this.optional(entry, "timeout", itemKey, check, (v, k) => this.int(v, k, 1, 3600));
+        this.optional(entry, "initialDelay", itemKey, check, (v, k) => this.int(v, k, 0, 3600));
+        this.optional(entry, "content", itemKey, check, (v, k) => this.string(v, k));
+        this.optional(entry, "port", itemKey, check, (v, k) => this.int(v, k, 1, 65535));
+        checks.push(check);
+      });
+      out[type] = checks;
+    }
+    return out;
+  }
+
+  scripts(value: unknown, key: string): UserConfig["scripts"] {
+    if (!this.object(value, key)) return undefined;
+    this.unknownKeys(value, ["dokku", "postdeploy", "pr-predestroy"], key, "scripts");
+    const out: NonNullable<UserConfig["scripts"]> = {};
+    this.optional(value, "postdeploy", key, out, (v, k) => this.string(v, k, { nonEmpty: true }));
+    this.optional(value, "dokku", key, out, (v, k) => {
+      if (!this.object(v, k)) return undefined;
+      this.unknownKeys(v, ["predeploy", "postdeploy"], k, "scripts.dokku");
+      const dokku: { predeploy?: string; postdeploy?: string } = {};
+      this.optional(v, "predeploy", k, dokku, (w, j) => this.string(w, j, { nonEmpty: true }));
+      this.optional(v, "postdeploy", k, dokku, (w, j) => this.string(w, j, { nonEmpty: true }));
+      return dokku;
+    });
+    return out;
+  }
+
+  env(value: unknown, key: string): UserConfig["env"] {
+    if (!this.object(value, key)) return undefined;
+    const out: NonNullable<UserConfig["env"]> = {};
+    for (const [name, entry] of Object.entries(value)) {
+      const at = `${key}.${name}`;
+      if (!ENV_NAME.test(name)) {
+        this.problem(at, "env var names are letters, digits and _ and do not start with a digit");
+        continue;
+      }
+      if (typeof entry === "string") {
+        out[name] = entry;
+        continue;
+      }
+      if (!isObject(entry)) {
+        this.problem(at, `must be a string or an object, got ${typeOf(entry)}`);
+        continue;
+      }
+      this.unknownKeys(entry, ["value", "required", "description", "generator"], at, "env");
+      const item: EnvVarUser = {};
+      this.optional(entry, "value", at, item, (v, k) => this.string(v, k));
+      this.optional(entry, "required", at, item, (v, k) => this.boolean(v, k));
+      this.optional(entry, "description", at, item, (v, k) => this.string(v, k));
+      this.optional(entry, "generator", at, item, (v, k) => {
+        if (v === "secret") return v;
+        this.problem(k, `the only generator is "secret", got ${JSON.stringify(v)}`);
+        return undefined;
+      });
+      out[name] = item;
+    }
+    return out;
+  }
+
+  baton(value: unknown, key: string): BatonUserConfig | undefined {
+    if (!this.object(value, key)) return undefined;
+    this.unknownKeys(value, BATON_KEYS, key, "baton");
+    const out: BatonUserConfig = {};
+    this.optional(value, "build", key, out, (v, k) => this.string(v, k, { nonEmpty: true }));
+    this.optional(value, "strategy", key, out, (v, k) => {
+      if (STRATEGIES.includes(v as DeployStrategy)) return v as DeployStrategy;
+      this.problem(k, `must be one of ${STRATEGIES.map((s) => `"${s}"`).join(", ")}, got ${JSON.stringify(v)}`);
+      return undefined;
+    });
+    this.optional(value, "warmup", key, out, (v, k) => this.warmup(v, k));
+    this.optional(value, "smoke", key, out, (v, k) => this.smoke(v, k));
+    this.optional(value, "drainTimeoutMs", key, out, (v, k) => this.int(v, k, 0, 3_600_000));
+    this.optional(value, "stopTimeoutMs", key, out, (v, k) => this.int(v, k, 0, 3_600_000));
+    this.optional(value, "bootTimeoutMs", key, out, (v, k) => this.int(v, k, 1_000, 3_600_000));
+    this.optional(value, "releaseTimeoutMs", key, out, (v, k) => this.int(v, k, 1_000, 86_400_000));
+    this.optional(value, "keepReleases", key, out, (v, k) => this.int(v, k, 1, 100));
+    this.optional(value, "singleton", key, out, (v, k) => {
+      if (!Array.isArray(v)) {
+        this.problem(k, `must be an array of process types, got ${typeOf(v)}`);
+        return undefined;
+      }
+      const names: string[] = [];
+      v.forEach((name, n) => {
+        if (typeof name === "string" && PROCESS_NAME.test(name)) names.push(name);
+        else this.problem(`${k}[${n}]`, `must be a process type name, got ${JSON.stringify(name)}`);
+      });
+      return names;
+    });
+    return out;
+  }
+
+  warmup(value: unknown, key: string): BatonUserConfig["warmup"] {
+    if (!this.object(value, key)) return undefined;
+    this.unknownKeys(value, ["paths", "count", "concurrency"], key, "warmup");
+    const paths: string[] = [];
+    if (!Array.isArray(value.paths) || value.paths.length === 0) {
+      this.problem(`${key}.paths`, 'must be a non-empty array of paths such as ["/"]');
+    } else {
+      value.paths.forEach((path, n) => {
+        const ok = this.string(path, `${key}.paths[${n}]`, { startsWith: "/" });
+        if (ok !== undefined) paths.push(ok);
+      });
+    }
+    const out: NonNullable<BatonUserConfig["warmup"]> = { paths };
+    this.optional(value, "count", key, out, (v, k) => this.int(v, k, 1, 100_000));
+    this.optional(value, "concurrency", key, out, (v, k) => this.int(v, k, 1, 256));
+    return out;
+  }
+
+  smoke(value: unknown, key: string): BatonUserConfig["smoke"] {
+    if (!Array.isArray(value)) {
+      this.problem(key, `must be an array of { path, status? }, got ${typeOf(value)}`);
+      return undefined;
+    }
+    const out: NonNullable<BatonUserConfig["smoke"]> = [];
+    value.forEach((entry, n) => {
+      const at = `${key}[${n}]`;
+      if (!this.object(entry, at)) return;
+      this.unknownKeys(entry, ["path", "status"], at, "smoke");
+      const path = this.string(entry.path, `${at}.path`, { startsWith: "/" });
+      if (path === undefined) return;
+      const item: { path: string; status?: number } = { path };
+      this.optional(entry, "status", at, item, (v, k) => this.int(v, k, 100, 599));
+      out.push(item);
+    });
+    return out;
+  }
+}

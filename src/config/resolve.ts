@@ -1,0 +1,242 @@
+import type { DeployStrategy, EnvVarUser, HealthcheckUser, UserConfig } from "./app-json.js";
+import { type ConfigProblem, configError, lineOfKey } from "./problems.js";
+import type { ProcessType } from "./procfile.js";
+
+export interface ResolvedProcess {
+  readonly name: string;
+  readonly command: string;
+  readonly quantity: number;
+  readonly size: string | undefined;
+  /** Never run two instances at once (no preboot overlap for this type). */
+  readonly singleton: boolean;
+}
+
+/** An HTTP check against a new web instance before it gets traffic. */
+export interface ResolvedCheck {
+  readonly name: string;
+  readonly path: string;
+  readonly attempts: number;
+  readonly waitMs: number;
+  readonly timeoutMs: number;
+  readonly initialDelayMs: number;
+  /** Text the body must contain, when set. */
+  readonly content: string | undefined;
+  /** Port to probe instead of $PORT, when set. */
+  readonly port: number | undefined;
+  /** "default" when app.json declared no startup/readiness check for web. */
+  readonly source: "app.json" | "default";
+}
+
+export interface ResolvedEnvVar {
+  readonly value: string | undefined;
+  readonly required: boolean;
+  readonly description: string | undefined;
+  readonly generator: string | undefined;
+}
+
+export interface ResolvedConfig {
+  readonly name: string | undefined;
+  /** Running process types in Procfile order; `release` is not one of them. */
+  readonly processes: readonly ResolvedProcess[];
+  /** The Procfile's `release` command, run once per deploy before the switch. */
+  readonly releaseCommand: string | undefined;
+  /** Build command; undefined when there is nothing to build. */
+  readonly buildCommand: string | undefined;
+  readonly predeployCommand: string | undefined;
+  readonly postdeployCommand: string | undefined;
+  /** Web startup/readiness checks; empty when the Procfile has no `web` type. */
+  readonly readiness: readonly ResolvedCheck[];
+  /** Web liveness checks (run while the instance serves). */
+  readonly liveness: readonly ResolvedCheck[];
+  readonly warmup:
+    | {
+        readonly paths: readonly string[];
+        readonly count: number;
+        readonly concurrency: number;
+        readonly timeoutMs: number;
+      }
+    | undefined;
+  readonly smoke: readonly { readonly path: string; readonly status: number }[];
+  readonly strategy: DeployStrategy;
+  readonly timeouts: {
+    readonly drainMs: number;
+    readonly stopMs: number;
+    readonly bootMs: number;
+    readonly releaseMs: number;
+  };
+  readonly keepReleases: number;
+  readonly env: Readonly<Record<string, ResolvedEnvVar>>;
+}
+
+export interface PackageJsonLike {
+  scripts?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface ResolveInput {
+  procfile: readonly ProcessType[];
+  appJson?: UserConfig;
+  /** package.json as parsed, when the app has one. */
+  packageJson?: PackageJsonLike;
+  /** Whether package-lock.json (or npm-shrinkwrap.json) is present next to package.json. */
+  hasLockfile?: boolean;
+  /** From parseAppJson, to give cross-file problems a line. */
+  appJsonLines?: ReadonlyMap<string, number>;
+  appJsonFile?: string;
+}
+
+export const DEFAULTS = {
+  strategy: "preboot",
+  drainMs: 30_000,
+  stopMs: 10_000,
+  bootMs: 60_000,
+  releaseMs: 300_000,
+  keepReleases: 5,
+  check: { path: "/", attempts: 5, waitS: 5, timeoutS: 5, initialDelayS: 0 },
+  warmup: { count: 20, concurrency: 4, timeoutMs: 10_000 },
+  smokeStatus: 200,
+} as const;
+
+const RELEASE = "release";
+
+/**
+ * Problems that need both files: formation, health checks or singletons naming a process type the
+ * Procfile lacks, and so on. Empty when the pair is consistent.
+ */
+export function crossCheck(input: ResolveInput): ConfigProblem[] {
+  const file = input.appJsonFile ?? "app.json";
+  const problems: ConfigProblem[] = [];
+  const at = (key: string, message: string): void => {
+    const line = lineOfKey(input.appJsonLines, key);
+    problems.push({ file, ...(line === undefined ? {} : { line }), key, message });
+  };
+  const declared = new Set(input.procfile.map((p) => p.name));
+  const app = input.appJson ?? {};
+  if (input.procfile.length > 0 && input.procfile.every((p) => p.name === RELEASE)) {
+    problems.push({ file: "Procfile", message: "declares only a release command and no process type to run" });
+  }
+  for (const [type, entry] of Object.entries(app.formation ?? {})) {
+    if (type === RELEASE) at(`formation.${type}`, "release runs once per deploy and cannot be scaled");
+    else if (!declared.has(type)) at(`formation.${type}`, `process type "${type}" is not in the Procfile`);
+    if (app.baton?.singleton?.includes(type) && (entry.quantity ?? 0) > 1) {
+      at(`formation.${type}.quantity`, `"${type}" is a singleton (baton.singleton) and cannot run more than once`);
+    }
+  }
+  for (const type of Object.keys(app.healthchecks ?? {})) {
+    if (!declared.has(type) || type === RELEASE)
+      at(`healthchecks.${type}`, `process type "${type}" is not in the Procfile`);
+  }
+  (app.baton?.singleton ?? []).forEach((type, n) => {
+    if (!declared.has(type) || type === RELEASE) {
+      at(`baton.singleton[${n}]`, `process type "${type}" is not in the Procfile`);
+    }
+  });
+  return problems;
+}
+
+/** Fill in defaults and freeze; throws BATON_CONFIG_INVALID listing every cross-file problem. */
+export function resolveConfig(input: ResolveInput): ResolvedConfig {
+  const problems = crossCheck(input);
+  if (problems.length > 0) throw configError(problems);
+  const app = input.appJson ?? {};
+  const baton = app.baton ?? {};
+  const singletons = new Set(baton.singleton ?? []);
+  // Dokku's default scale (like Heroku's first deploy): one `web` process when the Procfile declares
+  // one and 0 of every other type, until app.json `formation` (or a later scale) says otherwise.
+  const processes = input.procfile
+    .filter((p) => p.name !== RELEASE)
+    .map(
+      (p): ResolvedProcess => ({
+        name: p.name,
+        command: p.command,
+        quantity: app.formation?.[p.name]?.quantity ?? (p.name === "web" ? 1 : 0),
+        size: app.formation?.[p.name]?.size,
+        singleton: singletons.has(p.name),
+      }),
+    );
+  const hasWeb = processes.some((p) => p.name === "web");
+  const webChecks = app.healthchecks?.web ?? [];
+  const readinessUser = webChecks.filter((c) => c.type === "startup" || c.type === "readiness");
+  const readiness = !hasWeb
+    ? []
+    : readinessUser.length > 0
+      ? readinessUser.map((c, n) => check(c, `readiness check ${n + 1}`, "app.json"))
+      : [check({ type: "startup" }, "default readiness check", "default")];
+  const liveness = hasWeb
+    ? webChecks.filter((c) => c.type === "liveness").map((c, n) => check(c, `liveness check ${n + 1}`, "app.json"))
+    : [];
+  const release = input.procfile.find((p) => p.name === RELEASE);
+  const resolved: ResolvedConfig = {
+    name: app.name,
+    processes,
+    releaseCommand: release?.command,
+    buildCommand: baton.build ?? defaultBuild(input.packageJson, input.hasLockfile ?? false),
+    predeployCommand: app.scripts?.dokku?.predeploy,
+    postdeployCommand: app.scripts?.dokku?.postdeploy ?? app.scripts?.postdeploy,
+    readiness,
+    liveness,
+    warmup:
+      baton.warmup === undefined
+        ? undefined
+        : {
+            paths: [...baton.warmup.paths],
+            count: baton.warmup.count ?? DEFAULTS.warmup.count,
+            concurrency: baton.warmup.concurrency ?? DEFAULTS.warmup.concurrency,
+            timeoutMs: DEFAULTS.warmup.timeoutMs,
+          },
+    smoke: (baton.smoke ?? []).map((s) => ({ path: s.path, status: s.status ?? DEFAULTS.smokeStatus })),
+    strategy: baton.strategy ?? DEFAULTS.strategy,
+    timeouts: {
+      drainMs: baton.drainTimeoutMs ?? DEFAULTS.drainMs,
+      stopMs: baton.stopTimeoutMs ?? DEFAULTS.stopMs,
+      bootMs: baton.bootTimeoutMs ?? DEFAULTS.bootMs,
+      releaseMs: baton.releaseTimeoutMs ?? DEFAULTS.releaseMs,
+    },
+    keepReleases: baton.keepReleases ?? DEFAULTS.keepReleases,
+    env: Object.fromEntries(Object.entries(app.env ?? {}).map(([key, entry]) => [key, envVar(entry)])),
+  };
+  return deepFreeze(resolved);
+}
+
+function check(user: HealthcheckUser, fallbackName: string, source: ResolvedCheck["source"]): ResolvedCheck {
+  const d = DEFAULTS.check;
+  return {
+    name: user.name ?? fallbackName,
+    path: user.path ?? d.path,
+    attempts: user.attempts ?? d.attempts,
+    waitMs: (user.wait ?? d.waitS) * 1000,
+    timeoutMs: (user.timeout ?? d.timeoutS) * 1000,
+    initialDelayMs: (user.initialDelay ?? d.initialDelayS) * 1000,
+    content: user.content,
+    port: user.port,
+    source,
+  };
+}
+
+function envVar(entry: string | EnvVarUser): ResolvedEnvVar {
+  if (typeof entry === "string") return { value: entry, required: true, description: undefined, generator: undefined };
+  // Heroku: an env entry is required unless it says `"required": false`.
+  return {
+    value: entry.value,
+    required: entry.required ?? true,
+    description: entry.description,
+    generator: entry.generator,
+  };
+}
+
+/** `npm ci` with a lockfile else `npm install`, then `npm run build` when there is a build script. */
+export function defaultBuild(packageJson: PackageJsonLike | undefined, hasLockfile: boolean): string | undefined {
+  if (packageJson === undefined) return undefined;
+  const steps = [hasLockfile ? "npm ci" : "npm install"];
+  const scripts = packageJson.scripts;
+  if (typeof scripts === "object" && scripts !== null && typeof scripts.build === "string") steps.push("npm run build");
+  return steps.join(" && ");
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { loadAppConfig, parseAppJson, parseProcfile, resolveConfig } from "../src/config/index.js";
+import type { ConfigProblem } from "../src/config/problems.js";
+import { BatonError } from "../src/core/errors.js";
+
+const HELLO = fileURLToPath(new URL("../../examples/hello", import.meta.url));
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function appDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "baton-config-"));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+async function problemsOf(dir: string): Promise<{ error: BatonError; problems: ConfigProblem[] }> {
+  try {
+    await loadAppConfig(dir);
+  } catch (error) {
+    assert.ok(error instanceof BatonError);
+    assert.equal(error.code, "BATON_CONFIG_INVALID");
+    return { error, problems: error.details.problems as ConfigProblem[] };
+  }
+  assert.fail("expected BATON_CONFIG_INVALID");
+}
+
+test("examples/hello loads with its formation, health check and warm-up", async () => {
+  const config = await loadAppConfig(HELLO);
+  assert.equal(config.name, "hello");
+  assert.deepEqual(
+    config.processes.map((p) => [p.name, p.command, p.quantity]),
+    [["web", "node server.js", 2]],
+  );
+  assert.equal(config.readiness.length, 1);
+  assert.deepEqual(
+    { ...config.readiness[0] },
+    {
+      name: "web check",
+      path: "/health",
+      attempts: 3,
+      waitMs: 5000,
+      timeoutMs: 5000,
+      initialDelayMs: 0,
+      content: undefined,
+      port: undefined,
+      source: "app.json",
+    },
+  );
+  assert.deepEqual(config.warmup?.paths, ["/", "/api/echo"]);
+  assert.equal(config.warmup?.count, 30);
+  assert.equal(config.warmup?.concurrency, 4);
+  assert.equal(config.strategy, "preboot");
+  // hello's package.json has no build script and no lockfile.
+  assert.equal(config.buildCommand, "npm install");
+});
+
+test("a Procfile + package.json app resolves with defaults", async () => {
+  const dir = appDir({
+    Procfile: "web: npm start\nworker: node worker.js\nrelease: node migrate.js\n",
+    "package.json": JSON.stringify({ name: "x", scripts: { build: "tsc", start: "node ." } }),
+    "package-lock.json": "{}",
+  });
+  const config = await loadAppConfig(dir);
+  assert.equal(config.buildCommand, "npm ci && npm run build");
+  assert.deepEqual(
+    config.processes.map((p) => [p.name, p.quantity]),
+    [
+      ["web", 1],
+      ["worker", 0],
+    ],
+  );
+  assert.equal(config.releaseCommand, "node migrate.js");
+  assert.equal(config.readiness.length, 1);
+  assert.equal(config.readiness[0]?.path, "/");
+  assert.equal(config.readiness[0]?.attempts, 5);
+  assert.equal(config.readiness[0]?.timeoutMs, 5000);
+  assert.equal(config.readiness[0]?.source, "default");
+  assert.equal(config.warmup, undefined);
+  assert.equal(config.strategy, "preboot");
+  assert.deepEqual({ ...config.timeouts }, { drainMs: 30_000, stopMs: 10_000, bootMs: 60_000, releaseMs: 300_000 });
+  assert.equal(config.keepReleases, 5);
+});
+
+test("a worker-only app has no health checks; formation scales it", () => {
+  const { processes, problems } = parseProcfile("# jobs\n\nworker: node worker.js\n");
+  assert.deepEqual(problems, []);
+  const config = resolveConfig({ procfile: processes, appJson: { formation: { worker: { quantity: 2 } } } });
+  assert.deepEqual(config.readiness, []);
+  assert.equal(config.processes[0]?.quantity, 2);
+  assert.equal(config.buildCommand, undefined);
+});
+
+test("every problem in Procfile and app.json is reported with its line", async () => {
+  const procfile = [
+    "web: node server.js",
+    "",
+    "# a comment",
+    "bad name: x",
+    "worker:",
+    "web: node other.js",
+    "noColon",
+  ];
+  const appJson = `{
+  "name": "demo",
+  "formation": { "web": { "quantity": -1 } },
+  "baton": {
+    "strategy": "blue-green",
+    "warmup": { "paths": ["/"], "count": "many" },
+    "drainTimeoutMs": 1.5
+  }
+}
+`;
+  const { error, problems } = await problemsOf(appDir({ Procfile: procfile.join("\n"), "app.json": appJson }));
+  const short = problems.map((p) => [p.file, p.line, p.key]);
+  assert.deepEqual(short, [
+    ["Procfile", 4, undefined],
+    ["Procfile", 5, undefined],
+    ["Procfile", 6, undefined],
+    ["Procfile", 7, undefined],
+    ["app.json", 3, "formation.web.quantity"],
+    ["app.json", 5, "baton.strategy"],
+    ["app.json", 6, "baton.warmup.count"],
+    ["app.json", 7, "baton.drainTimeoutMs"],
+  ]);
+  assert.match(problems[2]?.message ?? "", /already declared on line 1/);
+  assert.match(problems[1]?.message ?? "", /empty command/);
+  const lines = error.message.split("\n").slice(1);
+  assert.equal(lines.length, 8);
+  assert.match(lines[0] ?? "", /^Procfile:4: /);
+  assert.match(lines[6] ?? "", /^app\.json:6: baton\.warmup\.count: must be an integer/);
+});
+
+test("invalid JSON reports line and column", () => {
+  const bad = parseAppJson('{\n  "name": "x",\n  "formation": { "web": x }\n}\n');
+  assert.equal(bad.problems.length, 1);
+  assert.equal(bad.problems[0]?.line, 3);
+  assert.equal(bad.problems[0]?.column, 25);
+  const trailing = parseAppJson('{\n  "name": "x",\n}');
+  assert.deepEqual([trailing.problems[0]?.line, trailing.problems[0]?.column], [3, 1]);
+  const unclosed = parseAppJson('{\n  "name": "x"\n');
+  assert.equal(unclosed.problems[0]?.line, 3);
+});
+
+test("a typo'd key is reported with the nearest known key", () => {
+  const result = parseAppJson('{\n  "formaton": {},\n  "baton": { "warmpu": { "paths": ["/"] } }\n}');
+  assert.deepEqual(
+    result.problems.map((p) => [p.line, p.key, p.message]),
+    [
+      [2, "formaton", 'unknown app.json key; did you mean "formation"?'],
+      [3, "baton.warmpu", 'unknown baton key; did you mean "warmup"?'],
+    ],
+  );
+});
+
+test("app.json naming process types the Procfile lacks is a problem", async () => {
+  const appJson = '{\n  "formation": { "clock": { "quantity": 1 } },\n  "baton": { "singleton": ["cron"] }\n}';
+  const { problems } = await problemsOf(appDir({ Procfile: "web: node .\n", "app.json": appJson }));
+  assert.deepEqual(
+    problems.map((p) => [p.line, p.key]),
+    [
+      [2, "formation.clock"],
+      [3, "baton.singleton[0]"],
+    ],
+  );
+});
+
+test("a missing Procfile is reported", async () => {
+  const { problems } = await problemsOf(appDir({ "package.json": "{}" }));
+  assert.equal(problems[0]?.file, "Procfile");
+});
+
+test("the resolved config is deeply frozen", async () => {
+  const config = await loadAppConfig(HELLO);
+  assert.ok(Object.isFrozen(config));
+  assert.throws(() => {
+    (config as { strategy: string }).strategy = "rolling";
+  }, TypeError);
+  assert.throws(() => {
+    (config.processes[0] as { quantity: number }).quantity = 9;
+  }, TypeError);
+  assert.throws(() => {
+    (config.timeouts as { drainMs: number }).drainMs = 1;
+  }, TypeError);
+  assert.throws(() => (config.warmup!.paths as string[]).push("/x"), TypeError);
+});
