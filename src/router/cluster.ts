@@ -1,6 +1,4 @@
 import cluster, { type Worker } from "node:cluster";
-import { existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "../core/atomic-write.js";
 import { BatonError, errorFromJSON } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { AdminApi } from "./admin.js";
@@ -10,6 +8,7 @@ import { LocalOps, type PoolDescription, type RouterOps, type TableDescription }
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
 import type { PoolSpec } from "./pool.js";
 import { Router } from "./router.js";
+import { persistTable, restoreTable } from "./snapshot.js";
 import { type AppStatsSnapshot, quantileFromBuckets, type ReleaseStatsSnapshot } from "./stats.js";
 import { RoutingTable, type TableSnapshot } from "./table.js";
 
@@ -281,19 +280,8 @@ export class RouterPrimary {
 
   async listen(): Promise<void> {
     const path = this.options.statePath;
-    if (path !== undefined && existsSync(path)) {
-      try {
-        this.table.restore(JSON.parse(readFileSync(path, "utf8")) as TableSnapshot);
-      } catch (error) {
-        throw new BatonError("BATON_STATE_CORRUPT", `routing table snapshot ${path} could not be read`, {
-          cause: error,
-          hint: `move ${path} aside and restart the router; the control plane will send the routes again`,
-        });
-      }
-    }
-    this.table.onChange = () => {
-      if (path !== undefined) writeFileAtomic(path, `${JSON.stringify(this.table.snapshot(), null, 2)}\n`);
-    };
+    restoreTable(this.table, path, this.log);
+    this.table.onChange = () => persistTable(this.table, path, this.log);
     await Promise.all(Array.from({ length: this.workers }, () => this.fork()));
     if (this.options.adminSocket !== undefined) await this.admin.listen(this.options.adminSocket);
     this.log.info("router cluster listening", { port: this.port, workers: this.workers });

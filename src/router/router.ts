@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { writeFileAtomic } from "../core/atomic-write.js";
 import { BatonError } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { AdminApi } from "./admin.js";
@@ -13,7 +11,8 @@ import { LocalOps } from "./ops.js";
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
 import { sendPage, sendPageOnSocket } from "./pages.js";
 import type { Pool } from "./pool.js";
-import { RoutingTable, type TableSnapshot } from "./table.js";
+import { persistTable, restoreTable } from "./snapshot.js";
+import { RoutingTable } from "./table.js";
 import type { Target } from "./target.js";
 import { UpgradeExchange } from "./upgrade.js";
 
@@ -77,8 +76,8 @@ export class Router {
 
   async listen(): Promise<void> {
     if (this.state !== "created") throw new BatonError("BATON_USAGE", `router cannot listen while ${this.state}`);
-    this.restoreSnapshot();
-    this.table.onChange = () => this.persist();
+    restoreTable(this.table, this.options.statePath, this.log);
+    this.table.onChange = () => persistTable(this.table, this.options.statePath, this.log);
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
       this.server.listen(this.options.port, this.options.host, () => {
@@ -179,32 +178,4 @@ export class Router {
       socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     } else sendPageOnSocket(socket, "BATON_ROUTER_BAD_REQUEST");
   };
-
-  private restoreSnapshot(): void {
-    const path = this.options.statePath;
-    if (path === undefined || !existsSync(path)) return;
-    let snapshot: TableSnapshot;
-    try {
-      snapshot = JSON.parse(readFileSync(path, "utf8")) as TableSnapshot;
-      if (snapshot.version !== 1 || !Array.isArray(snapshot.apps)) throw new Error("unknown snapshot format");
-    } catch (error) {
-      throw new BatonError("BATON_STATE_CORRUPT", `routing table snapshot ${path} could not be read`, {
-        cause: error,
-        hint: `move ${path} aside and restart the router; the control plane will send the routes again`,
-      });
-    }
-    this.table.restore(snapshot);
-    this.log.info("routing table restored", { path, apps: snapshot.apps.length });
-  }
-
-  private persist(): void {
-    const path = this.options.statePath;
-    if (path === undefined) return;
-    try {
-      writeFileAtomic(path, `${JSON.stringify(this.table.snapshot(), null, 2)}\n`);
-    } catch (error) {
-      // Routing goes on from memory; the next change tries again.
-      this.log.error("could not persist the routing table", { path, error: String(error) });
-    }
-  }
 }
