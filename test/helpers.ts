@@ -160,6 +160,27 @@ export async function cleanup(): Promise<void> {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
+/** Wait until the router counts `n` requests of `app` in flight (instead of sleeping and hoping). */
+export function untilInFlight(client: RouterClient, app: string, n: number): Promise<true> {
+  return waitFor(
+    `${n} requests of ${app} in flight`,
+    async () => ((await client.appStats(app)).releases.reduce((sum, r) => sum + r.inFlight, 0) >= n ? true : undefined),
+    { timeoutMs: 5_000, intervalMs: 10 },
+  );
+}
+
+/** Wait until the router holds `n` requests of `app`. */
+export function untilHeld(client: RouterClient, app: string, n: number): Promise<true> {
+  return waitFor(
+    `${n} held requests of ${app}`,
+    async () => ((await client.appStats(app)).heldNow === n ? true : undefined),
+    {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    },
+  );
+}
+
 export const pool = (id: string, release: string, upstreams: Upstream[], healthPath?: string) => ({
   id,
   release,

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { cleanup, http, pool, type RouterProc, startRouter, startUpstream, type Upstream } from "./helpers.js";
+import {
+  cleanup,
+  http,
+  pool,
+  type RouterProc,
+  startRouter,
+  startUpstream,
+  type Upstream,
+  untilInFlight,
+} from "./helpers.js";
 
 const HOST = { host: "shop.test" };
 
@@ -18,7 +27,7 @@ describe("router: balancing, canary weights, counts", () => {
 
   test("least outstanding requests: while one instance is busy, new requests go to the idle one", async () => {
     const long = http(router.port, "/slow?ms=1500", { headers: HOST });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await untilInFlight(router.client, "shop", 1);
     const answers: string[] = [];
     for (let i = 0; i < 20; i++) answers.push((await http(router.port, "/id", { headers: HOST })).body);
     const busy = (await long).body.replace("slow ", "");

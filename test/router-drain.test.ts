@@ -2,8 +2,18 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
+import { waitFor } from "../src/core/wait.js";
 import { LoadRun } from "../src/load/load.js";
-import { cleanup, http, pool, type RouterProc, startRouter, startUpstream, type Upstream } from "./helpers.js";
+import {
+  cleanup,
+  http,
+  pool,
+  type RouterProc,
+  startRouter,
+  startUpstream,
+  type Upstream,
+  untilInFlight,
+} from "./helpers.js";
 
 const HOST = { host: "shop.test" };
 
@@ -74,7 +84,7 @@ describe("router: swap and drain", () => {
   test("drain lets an in-flight request finish; one still running at the drain timeout is cut with 502", async () => {
     const slow = http(router.port, "/slow?ms=1200", { headers: HOST });
     const tooSlow = http(router.port, "/slow?ms=8000", { headers: { ...HOST, accept: "application/json" } });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await untilInFlight(router.client, "shop", 2);
     const handedBack = await swapTo(live.group === v1 ? v2 : v1, "vd");
     const report = await router.client.drain(handedBack, { timeoutMs: 2_000, streamCloseWindowMs: 100 });
     const [finished, cut] = await Promise.all([slow, tooSlow]);
@@ -136,7 +146,10 @@ describe("router: swap and drain", () => {
       });
       req.end();
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor("the first event", () => (received.length > 0 ? true : undefined), {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    });
     const handedBack = await swapTo(live.group === v1 ? v2 : v1, "vs");
     const report = await router.client.drain(handedBack, { timeoutMs: 1_000, streamCloseWindowMs: 300 });
     assert.equal(await ended, "end");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { freePort } from "../src/supervisor/ports.js";
-import { cleanup, http, pool, type RouterProc, startRouter, startUpstream } from "./helpers.js";
+import { cleanup, http, pool, type RouterProc, startRouter, startUpstream, untilHeld } from "./helpers.js";
 
 describe("router: hold, don't fail", () => {
   let router: RouterProc;
@@ -17,8 +17,7 @@ describe("router: hold, don't fail", () => {
       http(router.port, `/id?n=${i}`, { headers: { host: "first.test" } }),
     );
     const upstream = await startUpstream("first-1");
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal((await router.client.appStats("first")).heldNow, 10);
+    await untilHeld(router.client, "first", 10);
     await router.client.swap("first", pool("f1", "v1", [upstream]));
     for (const reply of await Promise.all(held)) {
       assert.equal(reply.status, 200);
@@ -56,7 +55,7 @@ describe("router: hold, don't fail", () => {
       settled = true;
       return r;
     });
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await untilHeld(router.client, "pause", 1);
     assert.equal(settled, false, "request was answered while the app was paused");
     await router.client.resume("pause");
     assert.equal((await reply).status, 200);
