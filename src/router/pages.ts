@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
@@ -74,7 +74,7 @@ export function sendPage(req: IncomingMessage, res: ServerResponse, code: ErrorC
 }
 
 /** Same answer on a raw socket (upgrade requests and parser errors have no ServerResponse). */
-export function sendPageOnSocket(socket: Socket, code: ErrorCode, accept?: string, options: PageOptions = {}): void {
+export function sendPageOnSocket(socket: Duplex, code: ErrorCode, accept?: string, options: PageOptions = {}): void {
   if (!socket.writable) {
     socket.destroy();
     return;

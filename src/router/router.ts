@@ -158,7 +158,7 @@ export class Router {
     const app = this.table.resolve(req.headers.host);
     if (app === undefined || app.maintenance.enabled) {
       sendPageOnSocket(
-        socket as Socket,
+        socket,
         app === undefined ? "BATON_ROUTER_NO_APP" : "BATON_ROUTER_MAINTENANCE",
         req.headers.accept,
       );

@@ -58,7 +58,7 @@ export class UpgradeExchange implements Waiter {
     if (this.done) return;
     this.done = true;
     this.app.stats.holdTimeouts++;
-    sendPageOnSocket(this.client as never, "BATON_ROUTER_HOLD_TIMEOUT", this.req.headers.accept, { retryAfterS: 5 });
+    sendPageOnSocket(this.client, "BATON_ROUTER_HOLD_TIMEOUT", this.req.headers.accept, { retryAfterS: 5 });
   }
 
   private hold(): void {
@@ -138,7 +138,7 @@ export class UpgradeExchange implements Waiter {
       this.done = true;
       stats.recordResponse(502, 0);
       sendPageOnSocket(
-        this.client as never,
+        this.client,
         connected ? "BATON_ROUTER_UPSTREAM_RESET" : "BATON_ROUTER_UPSTREAM_CONNECT",
         this.req.headers.accept,
         {
