@@ -46,3 +46,16 @@ export async function waitFor<T>(
     await delay(intervalMs, signal);
   }
 }
+
+/** Wait for `promise` or `ms`, whichever comes first; true when the promise won. */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,4 +1,4 @@
-import { delay } from "../core/wait.js";
+import { settledWithin } from "../core/wait.js";
 import type { Pool } from "./pool.js";
 import type { RoutingTable } from "./table.js";
 
@@ -35,23 +35,19 @@ export async function drainPool(table: RoutingTable, pool: Pool, options: DrainO
   const started = Date.now();
   const targets = table.exclusiveTargets(pool);
   const inFlightAtStart = targets.reduce((n, t) => n + t.inFlight, 0);
-  const streamsAtStart = targets.reduce((n, t) => n + t.streams.size, 0);
+  const streamsAtStart = targets.reduce((n, t) => n + t.streamCount, 0);
 
-  const idle = Promise.all(targets.map((t) => t.whenIdle()));
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeoutMs)))]);
-  clearTimeout(timer);
+  await settledWithin(Promise.all(targets.map((t) => t.whenIdle())), options.timeoutMs);
   const requestsCut = targets.reduce((n, t) => n + t.inFlight, 0);
 
-  const streams = targets.flatMap((t) => [...t.streams]);
+  const streams = targets.flatMap((t) => t.openStreams());
   if (streams.length > 0) {
     const window = options.streamCloseWindowMs;
     const timers = streams.map((stream) => setTimeout(() => stream.closeGracefully(), Math.random() * window));
-    const deadline = Date.now() + window + STREAM_CLOSE_GRACE_MS;
-    while (Date.now() < deadline && targets.some((t) => t.streams.size > 0)) await delay(25);
+    await settledWithin(Promise.all(targets.map((t) => t.whenNoStreams())), window + STREAM_CLOSE_GRACE_MS);
     for (const t of timers) clearTimeout(t);
   }
-  const streamsCut = targets.reduce((n, t) => n + t.streams.size, 0);
+  const streamsCut = targets.reduce((n, t) => n + t.streamCount, 0);
 
   table.release(pool.id); // closes the Targets: cuts whatever is left, frees their sockets
   return {

@@ -103,12 +103,13 @@ export class Exchange implements Waiter, InFlight {
     this.attempts++;
     this.attempt = new Attempt(
       this,
+      this.ctx,
       choice.pool,
       target,
       choice.setSticky,
       this.app.stats.release(choice.pool.release),
     );
-    this.attempt.send(this.req.method ?? "GET", this.ctx);
+    this.attempt.send(this.req.method ?? "GET");
   }
 
   private hold(): void {
@@ -294,10 +295,15 @@ export class Exchange implements Waiter, InFlight {
   upstreamBroke(attempt: Attempt): void {
     if (attempt !== this.attempt || this.finished) return;
     this.finished = true;
+    this.countBroken(attempt);
+    this.res.destroy();
+  }
+
+  /** A request cut short on its Target counts as a reset and a 502 for that Release. */
+  private countBroken(attempt: Attempt): void {
     attempt.release();
     attempt.stats.resetErrors++;
     attempt.stats.recordResponse(502, performance.now() - this.started);
-    this.res.destroy();
   }
 
   /** Drain ended a stream on purpose (between two events). */
@@ -323,10 +329,8 @@ export class Exchange implements Waiter, InFlight {
     const attempt = this.attempt;
     this.finished = true;
     if (attempt !== undefined) {
-      attempt.release();
+      this.countBroken(attempt);
       attempt.abandon();
-      attempt.stats.resetErrors++;
-      attempt.stats.recordResponse(502, performance.now() - this.started);
     }
     if (this.res.headersSent) this.res.destroy();
     else sendPage(this.req, this.res, "BATON_ROUTER_UPSTREAM_RESET", { requestId: this.requestId });
@@ -359,6 +363,7 @@ class Attempt implements UpstreamHandler {
 
   constructor(
     private readonly exchange: Exchange,
+    private readonly ctx: ExchangeContext,
     readonly pool: Pool,
     readonly target: Target,
     readonly setSticky: boolean,
@@ -373,15 +378,12 @@ class Attempt implements UpstreamHandler {
     return this.connection !== undefined && this.connection.state === "busy";
   }
 
-  send(method: string, ctx: ExchangeContext): void {
+  send(method: string): void {
     const connection = this.target.acquire();
     this.connection = connection;
-    if (connection.state === "connecting") this.arm(ctx.connectTimeoutMs);
-    this.responseTimeoutMs = ctx.responseHeadersTimeoutMs;
+    if (connection.state === "connecting") this.arm(this.ctx.connectTimeoutMs);
     connection.assign(this, method);
   }
-
-  private responseTimeoutMs = 0;
 
   private arm(ms: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -425,7 +427,7 @@ class Attempt implements UpstreamHandler {
   onConnect(): void {
     if (this.released) return;
     this.reached = true;
-    this.arm(this.responseTimeoutMs);
+    this.arm(this.ctx.responseHeadersTimeoutMs);
     this.exchange.connected(this);
   }
 
@@ -445,7 +447,7 @@ class Attempt implements UpstreamHandler {
     this.exchange.complete(this, this.status);
   }
 
-  onError(error: NodeJS.ErrnoException, connected: boolean, responseStarted: boolean): void {
+  onError(error: NodeJS.ErrnoException, responseStarted: boolean): void {
     this.connection = undefined;
     if (responseStarted) {
       this.exchange.upstreamBroke(this);
@@ -454,14 +456,14 @@ class Attempt implements UpstreamHandler {
     if (this.released) return;
     const timedOut = this.timedOut;
     this.release();
-    this.exchange.failed(this, connected && this.reached, error, timedOut);
+    this.exchange.failed(this, this.reached, error, timedOut);
   }
 
   becomeStream(stream: SseStream): void {
     // Long connections leave the in-flight count so drain does not wait on them.
     this.stream = stream;
     this.target.requestDone(this.exchange);
-    this.target.streams.add(stream);
+    this.target.addStream(stream);
   }
 
   /** Close the connection without hearing more from it (the request is settled elsewhere). */
@@ -476,7 +478,7 @@ class Attempt implements UpstreamHandler {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.stats.inFlight--;
-    if (this.stream !== undefined) this.target.streams.delete(this.stream);
+    if (this.stream !== undefined) this.target.removeStream(this.stream);
     else this.target.requestDone(this.exchange);
   }
 }

@@ -14,7 +14,10 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
-/** Headers the router sets itself, so a client cannot spoof them. */
+/**
+ * Headers the router sets itself, so a client cannot spoof them; and Expect, which Node's server
+ * has already answered with 100 Continue.
+ */
 const SET_BY_ROUTER = new Set(["x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-request-id", "expect"]);
 
 const REQUEST_ID_OK = /^[\w\-.:/+=@]{1,200}$/;

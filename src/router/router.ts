@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { BatonError } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
+import { settledWithin } from "../core/wait.js";
 import { AdminApi } from "./admin.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
 import { hostOf } from "./headers.js";
@@ -98,9 +99,7 @@ export class Router {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const app of this.table.apps.values()) app.hold.expireAll();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await settledWithin(closed, timeoutMs);
     this.destroy();
   }
 

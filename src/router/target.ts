@@ -34,10 +34,11 @@ export class Target implements ConnectionOwner {
   /** Ordinary requests in flight (long connections are counted in `streams` instead). */
   inFlight = 0;
   readonly requests = new Set<InFlight>();
-  readonly streams = new Set<LongConnection>();
+  private readonly streams = new Set<LongConnection>();
   private healthCheck: HealthCheck | undefined;
   private readonly onReadyListeners: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
+  private streamWaiters: Array<() => void> = [];
   /** Idle keep-alive connections, most recently used last (reused first: LIFO). */
   private readonly idle: UpstreamConnection[] = [];
   private readonly connections = new Set<UpstreamConnection>();
@@ -118,6 +119,31 @@ export class Target implements ConnectionOwner {
   whenIdle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  openStreams(): LongConnection[] {
+    return [...this.streams];
+  }
+
+  addStream(stream: LongConnection): void {
+    this.streams.add(stream);
+  }
+
+  removeStream(stream: LongConnection): void {
+    if (!this.streams.delete(stream) || this.streams.size > 0 || this.streamWaiters.length === 0) return;
+    const waiters = this.streamWaiters;
+    this.streamWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when no WebSocket or event stream is open on this Target. */
+  whenNoStreams(): Promise<void> {
+    if (this.streams.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.streamWaiters.push(resolve));
   }
 
   onReady(listener: () => void): void {

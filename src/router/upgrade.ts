@@ -110,7 +110,7 @@ export class UpgradeExchange implements Waiter {
       this.done = true;
       stats.recordResponse(101, 0);
       const connection = new WebSocketConnection(this.client, upSocket, target);
-      target.streams.add(connection);
+      target.addStream(connection);
       connection.start(statusHead(upRes), upHead, this.head);
     });
     upReq.once("response", (upRes: IncomingMessage) => {
@@ -244,7 +244,7 @@ class WebSocketConnection implements LongConnection {
 
   private cleanup(): void {
     if (this.endTimer !== undefined) clearTimeout(this.endTimer);
-    this.target.streams.delete(this);
+    this.target.removeStream(this);
     // One side is gone: let the other finish with a FIN (a no-op when it is already closed).
     if (!this.client.destroyed) this.client.end();
     if (!this.upstream.destroyed) this.upstream.end();

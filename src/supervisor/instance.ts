@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
+import { settledWithin } from "../core/wait.js";
 
 export interface InstanceSpec {
   /** ProcessType name from the Procfile ("web", "worker", ...). */
@@ -59,22 +60,12 @@ export class Instance {
     if (this.state === "exited") return { killed: false };
     this.state = "stopping";
     signalGroup(this.pid, "SIGTERM");
-    let timer: NodeJS.Timeout | undefined;
-    const killed = await Promise.race([
-      this.exited.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), stopTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (killed) {
-      signalGroup(this.pid, "SIGKILL");
-      await this.exited;
-    } else {
-      // Children the app forked and left behind go with the group.
-      signalGroup(this.pid, "SIGKILL");
-    }
-    return { killed };
+    const exitedInTime = await settledWithin(this.exited, stopTimeoutMs);
+    // Whatever is left of the group goes now: the app itself when it ignored SIGTERM, or children
+    // it forked and left behind when it did exit.
+    signalGroup(this.pid, "SIGKILL");
+    await this.exited;
+    return { killed: !exitedInTime };
   }
 }
 

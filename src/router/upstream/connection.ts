@@ -9,10 +9,10 @@ export interface UpstreamHandler {
   onData(chunk: Buffer): void;
   onEnd(): void;
   /**
-   * The connection failed. `connected` is false when it never stood (nothing was sent);
-   * `responseStarted` is true once a response head arrived.
+   * The connection failed. Whether the request went out is known to the handler (onConnect was
+   * called or not); `responseStarted` is true once a response head arrived.
    */
-  onError(error: NodeJS.ErrnoException, connected: boolean, responseStarted: boolean): void;
+  onError(error: NodeJS.ErrnoException, responseStarted: boolean): void;
 }
 
 export interface ConnectionOwner {
@@ -38,7 +38,6 @@ export class UpstreamConnection {
   reused = false;
   private handler: UpstreamHandler | undefined;
   private readonly parser: ResponseParser;
-  private connected = false;
   /** The whole request (head and body) has been written. */
   private requestSent = false;
 
@@ -120,7 +119,6 @@ export class UpstreamConnection {
   }
 
   private readonly onSocketConnect = (): void => {
-    this.connected = true;
     if (this.state !== "connecting") return;
     this.state = "busy";
     this.handler?.onConnect();
@@ -160,10 +158,9 @@ export class UpstreamConnection {
 
   private fail(error: NodeJS.ErrnoException): void {
     const handler = this.handler;
-    const connected = this.connected;
     const responseStarted = this.parser.headSeen && !this.parser.idle;
     this.destroy();
     if (error instanceof ProtocolError) (error as NodeJS.ErrnoException).code = error.code;
-    handler?.onError(error, connected, responseStarted);
+    handler?.onError(error, responseStarted);
   }
 }
