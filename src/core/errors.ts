@@ -8,6 +8,7 @@ export const ERROR_CATALOG = {
   BATON_ABORTED: { status: 499, summary: "The operation was cancelled by its caller." },
   BATON_STATE_CORRUPT: { status: 500, summary: "A state file on disk could not be read." },
   BATON_CONFIG_INVALID: { status: 400, summary: "Options failed validation; every problem is listed." },
+  BATON_NOT_FOUND: { status: 404, summary: "The app, release, deploy, step or instance named does not exist." },
   BATON_ROUTER_NO_APP: { status: 404, summary: "No app is routed for this Host header." },
   BATON_ROUTER_MAINTENANCE: { status: 503, summary: "The app is in maintenance mode." },
   BATON_ROUTER_HOLD_TIMEOUT: {
@@ -29,6 +30,24 @@ export const ERROR_CATALOG = {
   BATON_ROUTER_UNREACHABLE: { status: 503, summary: "The router's admin socket did not answer." },
   BATON_ADMIN_NOT_FOUND: { status: 404, summary: "The app or pool named in the admin request does not exist." },
   BATON_ADMIN_CONFLICT: { status: 409, summary: "The admin request conflicts with the current routing state." },
+  BATON_UNAUTHORIZED: { status: 401, summary: "The API request had no token or a wrong one." },
+  BATON_SERVER_UNREACHABLE: { status: 503, summary: "The baton server did not answer on its API socket." },
+  BATON_DEPLOY_FAILED: { status: 500, summary: "A deploy step failed for a reason without a more precise code." },
+  BATON_BUILD_FAILED: { status: 422, summary: "The build command exited with an error or timed out." },
+  BATON_RELEASE_PHASE_FAILED: {
+    status: 422,
+    summary: "The Procfile release command failed or timed out; nothing else changed.",
+  },
+  BATON_BOOT_TIMEOUT: {
+    status: 422,
+    summary: "A new instance did not pass its readiness checks within the boot timeout.",
+  },
+  BATON_INSTANCE_CRASHED: { status: 422, summary: "A new instance exited during boot, warm-up or smoke requests." },
+  BATON_SMOKE_FAILED: { status: 422, summary: "A smoke request to a new instance got an unexpected status." },
+  BATON_DEPLOY_INTERRUPTED: {
+    status: 503,
+    summary: "The control plane stopped during a deploy, before traffic moved; the deploy was rolled back.",
+  },
   BATON_DEMO_FAILED: { status: 500, summary: "The demo could not finish; its output says which step failed." },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
