@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
 import { settledWithin } from "../core/wait.js";
+import { isSameProcess, readProcStat } from "./process-info.js";
 
 export interface InstanceSpec {
   /** ProcessType name from the Procfile ("web", "worker", ...). */
@@ -16,48 +17,145 @@ export interface InstanceSpec {
 
 export type InstanceState = "starting" | "running" | "stopping" | "exited";
 
+/** How the process ended; both null for an adopted instance (only its parent, init, learns that). */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** How often an adopted instance is checked for having gone: it is not our child, so no exit event. */
+const ADOPTED_POLL_MS = 250;
+
+/**
+ * Proof that a pid was checked against its start time. Only Instance.adopt() makes one, so an
+ * Instance cannot be built around an unchecked (possibly recycled) pid.
+ */
+class Adoption {
+  // Private fields make the type nominal: an object of the same shape is not an Adoption.
+  readonly #pid: number;
+  readonly #startTime: string;
+  constructor(pid: number, startTime: string) {
+    this.#pid = pid;
+    this.#startTime = startTime;
+  }
+  get pid(): number {
+    return this.#pid;
+  }
+  get startTime(): string {
+    return this.#startTime;
+  }
+}
+
 /**
  * One OS process of a ProcessType of a Release. It runs in its own process group (so a stop
  * reaches the children it forks) and writes to a log file rather than a pipe (so it outlives the
- * process that started it).
+ * process that started it). `new Instance(spec)` spawns one; `Instance.adopt()` takes over one that
+ * a previous control plane spawned.
  */
 export class Instance {
-  readonly child: ChildProcess;
-  state: InstanceState = "starting";
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly pid: number;
+  /**
+   * /proc start time of pid: with the pid, what the store keeps to find this process again. Empty
+   * only without /proc (not Linux), and then adopt() never matches, which is the safe failure.
+   */
+  readonly startTime: string;
+  /** The ChildProcess when we spawned it; undefined when adopted (it is init's child now). */
+  readonly child: ChildProcess | undefined;
+  state: InstanceState;
+  readonly exited: Promise<ExitStatus>;
+  private markExited: (status: ExitStatus) => void = () => {};
+  private poller: NodeJS.Timeout | undefined;
+  private stopping: Promise<{ killed: boolean }> | undefined;
 
-  constructor(readonly spec: InstanceSpec) {
-    const log = openSync(spec.logPath, "a", 0o600);
-    try {
-      this.child = spawn("/bin/sh", ["-c", `exec ${spec.command}`], {
-        cwd: spec.cwd,
-        env: { ...spec.env, PORT: String(spec.port) },
-        detached: true,
-        stdio: ["ignore", log, log],
-      });
-    } finally {
-      closeSync(log);
-    }
+  constructor(
+    readonly spec: InstanceSpec,
+    adoption?: Adoption,
+  ) {
     this.exited = new Promise((resolve) => {
-      this.child.once("exit", (code, signal) => {
+      this.markExited = (status) => {
+        if (this.state === "exited") return;
         this.state = "exited";
-        resolve({ code, signal });
-      });
+        clearInterval(this.poller);
+        resolve(status);
+      };
     });
+    if (adoption !== undefined) {
+      this.child = undefined;
+      this.pid = adoption.pid;
+      this.startTime = adoption.startTime;
+      this.state = "running";
+      this.poller = setInterval(() => this.alive(), ADOPTED_POLL_MS);
+      // An adopted instance must not keep the control plane alive; its keeper has its own timers.
+      this.poller.unref();
+      return;
+    }
+    this.state = "starting";
+    const child = spawnDetached(spec);
+    this.child = child;
+    child.once("exit", (code, signal) => this.markExited({ code, signal }));
+    // Read before anything can reap the child: even if it already died it is a zombie until the
+    // event loop turns, so its start time is still there.
+    this.pid = child.pid as number;
+    this.startTime = readProcStat(this.pid)?.startTime ?? "";
   }
 
-  get pid(): number {
-    const pid = this.child.pid;
-    if (pid === undefined) throw new BatonError("BATON_USAGE", `instance of ${this.spec.type} failed to spawn`);
-    return pid;
+  /**
+   * Take over a process a previous control plane spawned, by pid and the start time recorded then.
+   * Undefined when that process is gone (or the pid now names another process).
+   */
+  static adopt(spec: InstanceSpec, pid: number, startTime: string): Instance | undefined {
+    if (!isSameProcess(pid, startTime)) return undefined;
+    return new Instance(spec, new Adoption(pid, startTime));
+  }
+
+  /** True while the process runs (a zombie does not). */
+  alive(): boolean {
+    if (this.state === "exited") return false;
+    if (isSameProcess(this.pid, this.startTime)) return true;
+    // Our own child's exit event carries its code and signal; only an adopted one ends here.
+    if (this.child === undefined) this.markExited({ code: null, signal: null });
+    return false;
   }
 
   /**
    * SIGTERM to the whole process group, then SIGKILL after `stopTimeoutMs`. Resolves once the
-   * process has exited; idempotent.
+   * process has exited; idempotent (a second call gets the first call's result).
    */
-  async stop(stopTimeoutMs: number): Promise<{ killed: boolean }> {
-    if (this.state === "exited") return { killed: false };
+  stop(stopTimeoutMs: number): Promise<{ killed: boolean }> {
+    if (this.stopping !== undefined) return this.stopping;
+    if (this.state === "exited") return Promise.resolve({ killed: false });
+    this.stopping = this.terminate(stopTimeoutMs);
+    return this.stopping;
+  }
+
+  /** True once stop() was called: an exit after that is a stop, not a crash. */
+  get stopRequested(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /**
+   * SIGKILL what is left of the process group once the process itself has exited: children it
+   * forked that would otherwise live on unsupervised (and might hold its port). Does nothing while
+   * the process runs, so it can never stand in for stop().
+   */
+  killLeftovers(): void {
+    if (this.state === "exited") signalGroup(this.pid, "SIGKILL");
+  }
+
+  /**
+   * Stop watching the process and let the control plane exit while it keeps running (the next
+   * control plane adopts it). `exited` may then never settle.
+   */
+  detach(): void {
+    this.child?.unref();
+    clearInterval(this.poller);
+    this.poller = undefined;
+  }
+
+  private async terminate(stopTimeoutMs: number): Promise<{ killed: boolean }> {
+    // An adopted pid can be recycled between polls: never signal a group that is not ours any
+    // more. (Our own child's pid cannot be: it stays reserved until we reap it, i.e. until `exited`.)
+    if (this.child === undefined && !this.alive()) return { killed: false };
     this.state = "stopping";
     signalGroup(this.pid, "SIGTERM");
     const exitedInTime = await settledWithin(this.exited, stopTimeoutMs);
@@ -67,6 +165,32 @@ export class Instance {
     await this.exited;
     return { killed: !exitedInTime };
   }
+}
+
+function spawnDetached(spec: InstanceSpec): ChildProcess {
+  // O_APPEND ("a"): writes land at the end even after logs.ts truncates the file under the app.
+  const log = openSync(spec.logPath, "a", 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn("/bin/sh", ["-c", `exec ${spec.command}`], {
+      cwd: spec.cwd,
+      env: { ...spec.env, PORT: String(spec.port) },
+      detached: true,
+      stdio: ["ignore", log, log],
+    });
+  } finally {
+    closeSync(log);
+  }
+  // A failed spawn is reported below by the missing pid; its 'error' event, which comes a tick
+  // later, must not crash the control plane as an unhandled error.
+  child.on("error", () => {});
+  if (child.pid === undefined) {
+    throw new BatonError("BATON_USAGE", `instance of ${spec.type} (${spec.release}) failed to spawn`, {
+      details: { command: spec.command, cwd: spec.cwd },
+      hint: "check that the release directory exists and the command is runnable",
+    });
+  }
+  return child;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
