@@ -1,12 +1,10 @@
-import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BatonError } from "../core/errors.js";
+import { listenUnix, readJsonBody, replyError, replyJson } from "../core/json-http.js";
 import type { AppRouteSpec } from "./app-route.js";
 import type { RouterOps } from "./ops.js";
 import type { RouterOptions } from "./options.js";
 import type { PoolSpec } from "./pool.js";
-
-const MAX_BODY_BYTES = 1024 * 1024;
 
 type Handler = (params: string[], body: Record<string, unknown>) => Promise<unknown>;
 
@@ -93,15 +91,7 @@ export class AdminApi {
   }
 
   listen(socketPath: string): Promise<void> {
-    // A socket file left by a killed router would make listen() fail with EADDRINUSE.
-    if (existsSync(socketPath)) unlinkSync(socketPath);
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(socketPath, () => {
-        chmodSync(socketPath, 0o600);
-        resolve();
-      });
-    });
+    return listenUnix(this.server, socketPath);
   }
 
   close(): Promise<void> {
@@ -117,40 +107,14 @@ export class AdminApi {
       for (const [method, pattern, handler] of this.routes) {
         const match = pattern.exec(path);
         if (match === null || method !== req.method) continue;
-        const body = req.method === "GET" ? {} : await readJson(req);
+        const body = req.method === "GET" ? {} : await readJsonBody(req);
         const params = match.slice(1).map((p) => decodeURIComponent(p));
-        reply(res, 200, await handler(params, body));
+        replyJson(res, 200, await handler(params, body));
         return;
       }
       throw new BatonError("BATON_ADMIN_NOT_FOUND", `no admin route ${req.method} ${path}`);
     } catch (error) {
-      const baton =
-        error instanceof BatonError ? error : new BatonError("BATON_USAGE", String((error as Error)?.message ?? error));
-      reply(res, baton.status, { error: baton.toJSON() });
+      replyError(res, error);
     }
-  }
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body ?? null);
-  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BatonError("BATON_USAGE", "admin request body too large");
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
-  try {
-    const value: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object");
-    return value as Record<string, unknown>;
-  } catch (error) {
-    throw new BatonError("BATON_USAGE", "admin request body must be a JSON object", { cause: error });
   }
 }

@@ -1,7 +1,8 @@
-import { request } from "node:http";
-import { BatonError, errorFromJSON } from "../core/errors.js";
+import { BatonError } from "../core/errors.js";
+import { callJson } from "../core/json-http.js";
 import type { AppRouteSpec, MaintenanceSpec } from "./app-route.js";
 import type { DrainReport } from "./drain.js";
+import type { TableDescription } from "./ops.js";
 import type { PoolSpec } from "./pool.js";
 import type { AppStatsSnapshot } from "./stats.js";
 
@@ -16,7 +17,7 @@ export class RouterClient {
     return this.call("GET", "/v1/health");
   }
 
-  table(): Promise<{ apps: Array<Record<string, unknown>>; draining: unknown[] }> {
+  table(): Promise<TableDescription> {
     return this.call("GET", "/v1/table");
   }
 
@@ -63,53 +64,21 @@ export class RouterClient {
   }
 
   private call<T>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise<T>((resolve, reject) => {
-      const req = request(
-        {
-          socketPath: this.socketPath,
-          method,
-          path,
-          headers:
-            payload === undefined
-              ? {}
-              : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            let parsed: unknown;
-            try {
-              parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-            } catch (error) {
-              reject(
-                new BatonError("BATON_ROUTER_UNREACHABLE", `router answered ${method} ${path} with invalid JSON`, {
-                  cause: error,
-                }),
-              );
-              return;
-            }
-            if ((res.statusCode ?? 500) >= 400) {
-              reject(errorFromJSON((parsed as { error?: unknown }).error, `router refused ${method} ${path}`));
-            } else resolve(parsed as T);
-          });
-        },
-      );
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on("error", (error) =>
-        reject(
-          new BatonError(
-            "BATON_ROUTER_UNREACHABLE",
-            `router admin socket ${this.socketPath} did not answer ${method} ${path}`,
-            {
-              cause: error,
-              hint: "is `baton router` running with this --home?",
-            },
-          ),
+    return callJson<T>({
+      socketPath: this.socketPath,
+      method,
+      path,
+      body,
+      timeoutMs,
+      unreachable: (cause) =>
+        new BatonError(
+          "BATON_ROUTER_UNREACHABLE",
+          `router admin socket ${this.socketPath} did not answer ${method} ${path}`,
+          {
+            cause,
+            hint: "is `baton router` running with this --home?",
+          },
         ),
-      );
-      req.end(payload);
     });
   }
 }
