@@ -12,6 +12,18 @@ interface Command {
 // Commands load lazily so `baton help` stays fast and one command's imports cannot slow another.
 const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: () => import("./demo.js"),
+  server: () => import("./server.js"),
+  deploy: () => import("./deploy.js"),
+  rollback: () => import("./rollback.js"),
+  releases: () => import("./releases.js"),
+  ps: () => import("./ps.js"),
+  logs: () => import("./logs.js"),
+  status: () => import("./status.js"),
+  apps: () => import("./apps.js"),
+  config: () => import("./config.js"),
+  "config:set": () => import("./config-set.js"),
+  "config:unset": () => import("./config-unset.js"),
+  shutdown: () => import("./shutdown.js"),
   router: () => import("./router.js"),
 };
 
@@ -30,10 +42,10 @@ async function help(): Promise<string> {
     "",
     "Commands:",
   ];
-  for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${(await load()).summary}`);
+  for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(13)} ${(await load()).summary}`);
   lines.push(
-    `  ${"help".padEnd(10)} show this help, or \`baton help <command>\``,
-    `  ${"version".padEnd(10)} print the version`,
+    `  ${"help".padEnd(13)} show this help, or \`baton help <command>\``,
+    `  ${"version".padEnd(13)} print the version`,
   );
   return `${lines.join("\n")}\n`;
 }

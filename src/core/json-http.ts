@@ -56,6 +56,25 @@ export function listenUnix(server: Server, socketPath: string): Promise<void> {
   });
 }
 
+/** Stop listening and cut every open connection (API clients reconnect or fail fast). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** The BatonError in an error answer's JSON body, or a generic one when the body is not JSON. */
+export function errorFromBody(body: Buffer, fallbackMessage: string): BatonError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    parsed = undefined;
+  }
+  return errorFromJSON((parsed as { error?: unknown } | undefined)?.error, fallbackMessage);
+}
+
 export interface JsonCall {
   socketPath: string;
   method: string;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BatonError } from "../core/errors.js";
-import { listenUnix, readJsonBody, replyError, replyJson } from "../core/json-http.js";
+import { closeServer, listenUnix, readJsonBody, replyError, replyJson } from "../core/json-http.js";
 import type { AppRouteSpec } from "./app-route.js";
 import type { RouterOps } from "./ops.js";
 import type { RouterOptions } from "./options.js";
@@ -95,10 +95,7 @@ export class AdminApi {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

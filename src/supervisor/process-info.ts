@@ -55,3 +55,14 @@ export function processStartTime(pid: number): string | undefined {
 export function isSameProcess(pid: number, startTime: string): boolean {
   return startTime !== "" && processStartTime(pid) === startTime;
 }
+
+/** Whether any process has this pid (ours or not); for waiting on a process we did not start. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,121 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { BatonError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import { waitFor } from "../core/wait.js";
+import { ControlPlane } from "../deploy/control-plane.js";
+import { serverPaths } from "../deploy/paths.js";
+import type { RecoveryReport } from "../deploy/recovery.js";
+import { ensureRouter, type RouterHandle } from "../deploy/router-process.js";
+import { routerDriver } from "../deploy/traffic.js";
+import { SqliteStore } from "../store/sqlite.js";
+import { pidAlive } from "../supervisor/process-info.js";
+import { ApiClient } from "./client.js";
+import { ServerApi } from "./server-api.js";
+
+export interface BatonServerOptions {
+  home: string;
+  port: number;
+  host: string;
+  log: Logger;
+}
+
+/**
+ * `baton server` assembled: the store, the router (found or started), the control plane with its
+ * recovery, and the API. Stopping it (close) leaves the router and the instances serving;
+ * shutdown stops them too.
+ */
+export class BatonServer {
+  private api: ServerApi | undefined;
+  private plane: ControlPlane | undefined;
+  private store: SqliteStore | undefined;
+  router: RouterHandle | undefined;
+  recovery: RecoveryReport | undefined;
+  private closed = false;
+  /** Settles when the server has stopped, whoever stopped it. */
+  readonly done: Promise<void>;
+  private markDone!: () => void;
+
+  constructor(private readonly opts: BatonServerOptions) {
+    this.done = new Promise((resolve) => {
+      this.markDone = resolve;
+    });
+  }
+
+  async start(): Promise<void> {
+    const { home, log } = this.opts;
+    const paths = serverPaths(home);
+    if (
+      existsSync(paths.token) &&
+      (await new ApiClient(home).get("/v1/health", 2_000).catch(() => undefined)) !== undefined
+    ) {
+      throw new BatonError("BATON_USAGE", `a baton server already runs for ${home}`, {
+        hint: "stop it with `baton shutdown --keep-running`, or use another --home",
+      });
+    }
+    const token = ensureToken(paths.token);
+    this.store = SqliteStore.open(paths.store);
+    this.router = await ensureRouter({ home, port: this.opts.port, host: this.opts.host, log });
+    this.plane = new ControlPlane({ store: this.store, traffic: routerDriver(this.router.client), home, log });
+    this.recovery = await this.plane.start();
+    const started = Date.now();
+    this.api = new ServerApi(
+      this.plane,
+      token,
+      () => ({
+        pid: process.pid,
+        home,
+        routerPort: this.router?.port,
+        routerPid: this.router?.pid,
+        uptimeMs: Date.now() - started,
+      }),
+      (keepRunning) => void this.shutdown(keepRunning),
+    );
+    await this.api.listen(paths.socket);
+    writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 });
+  }
+
+  /** Stop the control plane only; the router and every instance keep serving. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.api?.close();
+    this.plane?.detach();
+    this.store?.close();
+    removeIfOurs(serverPaths(this.opts.home).pid);
+    this.markDone();
+  }
+
+  /** `baton shutdown`: stop the instances and the router too (unless keepRunning). */
+  async shutdown(keepRunning: boolean): Promise<void> {
+    if (!keepRunning) {
+      const stopped = (await this.plane?.stopAll()) ?? 0;
+      this.opts.log.info("instances stopped", { stopped });
+      const pid = this.router?.pid;
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, "SIGTERM");
+          await waitFor("the router to exit", () => (pidAlive(pid) ? undefined : true), { timeoutMs: 15_000 });
+        } catch {
+          // Already gone, or it did not exit in time: either way the server goes on shutting down.
+        }
+      }
+    }
+    await this.close();
+  }
+}
+
+function ensureToken(path: string): string {
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  const token = randomBytes(32).toString("hex");
+  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "wx" });
+  return token;
+}
+
+function removeIfOurs(path: string): void {
+  try {
+    if (readFileSync(path, "utf8").trim() === String(process.pid)) unlinkSync(path);
+  } catch {
+    // Nothing to remove.
+  }
+}

@@ -1,0 +1,127 @@
+import { readFileSync } from "node:fs";
+import { request } from "node:http";
+import { BatonError } from "../core/errors.js";
+import { callJson, errorFromBody } from "../core/json-http.js";
+import { serverPaths } from "../deploy/paths.js";
+import type { EventRecord } from "../store/store.js";
+
+/** The CLI's only way to the server: its API on `<home>/server.sock`, with `<home>/token`. */
+export class ApiClient {
+  private readonly socketPath: string;
+  private readonly token: string;
+
+  constructor(home: string) {
+    const paths = serverPaths(home);
+    this.socketPath = paths.socket;
+    try {
+      this.token = readFileSync(paths.token, "utf8").trim();
+    } catch (error) {
+      throw new BatonError("BATON_SERVER_UNREACHABLE", `no baton server token in ${home}`, {
+        cause: error,
+        hint: "start the server first (`baton server`, or `baton server --detach`) with the same --home",
+      });
+    }
+  }
+
+  get<T>(path: string, timeoutMs = 30_000): Promise<T> {
+    return this.call<T>("GET", path, undefined, timeoutMs);
+  }
+
+  post<T>(path: string, body: unknown, timeoutMs = 30_000): Promise<T> {
+    return this.call<T>("POST", path, body, timeoutMs);
+  }
+
+  /**
+   * Start a deploy-like request and follow it: `onEvent` sees each event as it happens; resolves
+   * with the finished deploy. No timeout: a deploy takes as long as its build does, and the
+   * server bounds every step.
+   */
+  stream(
+    method: string,
+    path: string,
+    body: unknown,
+    onEvent: (event: EventRecord) => void,
+  ): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const payload = JSON.stringify(body);
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          headers: { ...this.auth(), "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) },
+        },
+        (res) => {
+          if ((res.statusCode ?? 500) >= 400) {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => reject(errorFromBody(Buffer.concat(chunks), `${method} ${path} was refused`)));
+            return;
+          }
+          let buffered = "";
+          let result: Record<string, unknown> | undefined;
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            buffered += chunk;
+            let newline = buffered.indexOf("\n");
+            while (newline >= 0) {
+              const line = buffered.slice(0, newline);
+              buffered = buffered.slice(newline + 1);
+              if (line.trim() !== "") {
+                const message = JSON.parse(line) as { event?: EventRecord; deploy?: Record<string, unknown> };
+                if (message.event !== undefined) onEvent(message.event);
+                if (message.deploy !== undefined) result = message.deploy;
+              }
+              newline = buffered.indexOf("\n");
+            }
+          });
+          const lost = (): BatonError =>
+            new BatonError("BATON_SERVER_UNREACHABLE", "the server went away before the deploy finished", {
+              hint: "a restarted server completes or rolls back the deploy; `baton status --app NAME` shows how it ended",
+            });
+          res.on("end", () => (result !== undefined ? resolve(result) : reject(lost())));
+          res.on("error", () => reject(lost()));
+        },
+      );
+      req.on("error", (error) => reject(this.unreachable(error)));
+      req.end(payload);
+    });
+  }
+
+  /** Raw text stream (logs); resolves when the server ends it or `signal` aborts. */
+  text(path: string, onText: (text: string) => void, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, method: "GET", path, headers: this.auth(), signal }, (res) => {
+        res.setEncoding("utf8");
+        res.on("data", onText);
+        res.on("end", () => resolve());
+        res.on("error", () => resolve());
+      });
+      req.on("error", (error) => (signal?.aborted ? resolve() : reject(this.unreachable(error))));
+      req.end();
+    });
+  }
+
+  private call<T>(method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
+    return callJson<T>({
+      socketPath: this.socketPath,
+      method,
+      path,
+      body,
+      headers: this.auth(),
+      timeoutMs,
+      unreachable: (cause) => this.unreachable(cause),
+    });
+  }
+
+  private auth(): Record<string, string> {
+    return { Authorization: `Bearer ${this.token}` };
+  }
+
+  private unreachable(cause: Error): BatonError {
+    return new BatonError("BATON_SERVER_UNREACHABLE", `the baton server did not answer on ${this.socketPath}`, {
+      cause,
+      hint: "is `baton server` running with this --home? Start it with `baton server --detach`",
+    });
+  }
+}

@@ -1,0 +1,280 @@
+import { timingSafeEqual } from "node:crypto";
+import { existsSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { BatonError } from "../core/errors.js";
+import { closeServer, listenUnix, readJsonBody, replyError, replyJson } from "../core/json-http.js";
+import type { ControlPlane } from "../deploy/control-plane.js";
+import { appPaths } from "../deploy/paths.js";
+import type { DeployKind, DeployRecord, EventRecord } from "../store/store.js";
+import { followFile, readLastLines } from "../supervisor/logs.js";
+import { deployView } from "./views.js";
+
+type Handler = (ctx: {
+  params: string[];
+  body: Record<string, unknown>;
+  query: URLSearchParams;
+  req: IncomingMessage;
+  res: ServerResponse;
+}) => Promise<unknown>;
+
+/** A streamed answer (a deploy's events, logs): the handler wrote the response itself. */
+const STREAMED = Symbol("streamed");
+
+/**
+ * The server's API: JSON over HTTP on a unix socket (mode 0600) with a bearer token, used by the
+ * CLI (and later the dashboard and git receive). Deploys stream their events as NDJSON so the
+ * CLI can show each step live; the deploy continues if the client goes away.
+ */
+export class ServerApi {
+  private readonly server: Server;
+  private readonly routes: Array<[method: string, pattern: RegExp, handler: Handler]>;
+
+  constructor(
+    private readonly plane: ControlPlane,
+    private readonly token: string,
+    info: () => Record<string, unknown>,
+    onShutdown: (keepRunning: boolean) => void,
+  ) {
+    const { store } = plane;
+    const app = (name: string) => {
+      const record = store.getApp(name);
+      if (record === undefined)
+        throw new BatonError("BATON_NOT_FOUND", `app "${name}" does not exist`, {
+          hint: "`baton apps` lists the apps",
+        });
+      return record;
+    };
+    this.routes = [
+      ["GET", /^\/v1\/health$/, async () => ({ ok: true, ...info() })],
+      ["GET", /^\/v1\/apps$/, async () => ({ apps: store.listApps().map(({ configVars: _hidden, ...rest }) => rest) })],
+      ["GET", /^\/v1\/apps\/([^/]+)$/, async ({ params: [name] }) => plane.status(name as string)],
+      [
+        "GET",
+        /^\/v1\/apps\/([^/]+)\/instances$/,
+        async ({ params: [name] }) => ({ instances: plane.ps(app(name as string).name) }),
+      ],
+      [
+        "GET",
+        /^\/v1\/apps\/([^/]+)\/releases$/,
+        async ({ params: [name] }) => {
+          const record = app(name as string);
+          const deploys = store.listDeploys({ app: record.name });
+          return {
+            currentVersion: record.currentVersion,
+            releases: store.listReleases(record.name).map(({ appConfig: _config, configVars, ...r }) => {
+              const made = deploys.find((d) => d.version === r.version);
+              return {
+                ...r,
+                configKeys: Object.keys(configVars).sort(),
+                current: r.version === record.currentVersion,
+                deploy: made === undefined ? null : { id: made.id, status: made.status, durationMs: duration(made) },
+              };
+            }),
+          };
+        },
+      ],
+      [
+        "GET",
+        /^\/v1\/apps\/([^/]+)\/deploys$/,
+        async ({ params: [name] }) => ({
+          deploys: store
+            .listDeploys({ app: app(name as string).name, limit: 100 })
+            .map((d) => deployView(store, d, false)),
+        }),
+      ],
+      ["GET", /^\/v1\/deploys\/(\d+)$/, async ({ params: [id] }) => this.deploy(Number(id))],
+      [
+        "POST",
+        /^\/v1\/apps\/([^/]+)\/deploys$/,
+        async (ctx) => this.startDeploy(ctx.params[0] as string, "deploy", deployRequest(ctx.body), ctx),
+      ],
+      [
+        "POST",
+        /^\/v1\/apps\/([^/]+)\/rollback$/,
+        async (ctx) =>
+          this.startDeploy(
+            ctx.params[0] as string,
+            "rollback",
+            {
+              ...(typeof ctx.body.version === "number" ? { version: ctx.body.version } : {}),
+              releasePhase: ctx.body.releasePhase === true,
+            },
+            ctx,
+          ),
+      ],
+      [
+        "GET",
+        /^\/v1\/apps\/([^/]+)\/config$/,
+        async ({ params: [name] }) => ({ config: app(name as string).configVars }),
+      ],
+      [
+        "PATCH",
+        /^\/v1\/apps\/([^/]+)\/config$/,
+        async (ctx) => {
+          app(ctx.params[0] as string);
+          return this.startDeploy(ctx.params[0] as string, "config", configRequest(ctx.body), ctx);
+        },
+      ],
+      [
+        "GET",
+        /^\/v1\/apps\/([^/]+)\/logs$/,
+        async (ctx) => this.logs(app(ctx.params[0] as string).name, ctx.query, ctx.req, ctx.res),
+      ],
+      [
+        "POST",
+        /^\/v1\/shutdown$/,
+        async ({ body }) => {
+          const keepRunning = body.keepRunning === true;
+          setImmediate(() => onShutdown(keepRunning));
+          return { ok: true, keepRunning };
+        },
+      ],
+    ];
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  listen(socketPath: string): Promise<void> {
+    return listenUnix(this.server, socketPath);
+  }
+
+  close(): Promise<void> {
+    return closeServer(this.server);
+  }
+
+  private deploy(id: number): Record<string, unknown> {
+    const deploy = this.plane.store.getDeploy(id);
+    if (deploy === undefined) throw new BatonError("BATON_NOT_FOUND", `deploy ${id} does not exist`);
+    return deployView(this.plane.store, deploy, true);
+  }
+
+  /**
+   * Queue the deploy, then (unless `?wait=0`) stream its events as NDJSON lines `{"event": ...}`
+   * and end with `{"deploy": ...}` once it has finished.
+   */
+  private async startDeploy(
+    app: string,
+    kind: DeployKind,
+    request: Record<string, unknown>,
+    ctx: Parameters<Handler>[0],
+  ): Promise<unknown> {
+    const deploy = this.plane.enqueue(app, kind, request);
+    if (ctx.query.get("wait") === "0") return this.deploy(deploy.id);
+    const { res } = ctx;
+    res.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-cache" });
+    const send = (line: unknown): void => {
+      if (!res.destroyed) res.write(`${JSON.stringify(line)}\n`);
+    };
+    for (const event of this.plane.store.listEvents({ deployId: deploy.id })) send({ event });
+    const unsubscribe = this.plane.events.subscribe((event: EventRecord) => {
+      if (event.deployId === deploy.id) send({ event });
+    });
+    // A client that is gone needs no more events; the deploy itself goes on.
+    res.once("close", unsubscribe);
+    const finished: DeployRecord = await this.plane.whenFinished(deploy.id);
+    unsubscribe();
+    send({ deploy: deployView(this.plane.store, finished, true) });
+    res.end();
+    return STREAMED;
+  }
+
+  /** Recent lines of every instance log and the latest deploy log; `follow=1` keeps streaming. */
+  private async logs(app: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    const lines = Math.min(Number(query.get("lines") ?? 100) || 100, 10_000);
+    const sources: Array<{ label: string; path: string }> = [];
+    const [lastDeploy] = this.plane.store.listDeploys({ app, limit: 1 });
+    if (lastDeploy !== undefined)
+      sources.push({
+        label: `baton[deploy.${lastDeploy.id}]`,
+        path: appPaths(this.plane.home, app).deployLog(lastDeploy.id),
+      });
+    for (const i of this.plane.ps(app)) sources.push({ label: `app[${i.type}.${i.index}]`, path: i.logPath });
+    res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache" });
+    for (const source of sources) {
+      if (!existsSync(source.path)) continue;
+      for (const line of await readLastLines(source.path, lines)) res.write(`${source.label}: ${line}\n`);
+    }
+    if (query.get("follow") !== "1") {
+      res.end();
+      return STREAMED;
+    }
+    const stop = new AbortController();
+    req.socket.once("close", () => stop.abort());
+    res.once("close", () => stop.abort());
+    await Promise.all(
+      sources.map((source) =>
+        followFile(
+          source.path,
+          (found) => {
+            for (const line of found) res.write(`${source.label}: ${line}\n`);
+          },
+          stop.signal,
+        ).catch(() => undefined),
+      ),
+    );
+    res.end();
+    return STREAMED;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (!this.authorized(req)) {
+        throw new BatonError("BATON_UNAUTHORIZED", "missing or wrong API token", {
+          hint: "the CLI reads the token from <home>/token; use the same --home as the server",
+        });
+      }
+      const url = new URL(req.url ?? "/", "http://baton");
+      for (const [method, pattern, handler] of this.routes) {
+        const match = pattern.exec(url.pathname);
+        if (match === null || method !== req.method) continue;
+        const body = req.method === "GET" ? {} : await readJsonBody(req);
+        const params = match.slice(1).map((p) => decodeURIComponent(p));
+        const result = await handler({ params, body, query: url.searchParams, req, res });
+        if (result !== STREAMED) replyJson(res, 200, result);
+        return;
+      }
+      throw new BatonError("BATON_NOT_FOUND", `no API route ${req.method} ${url.pathname}`);
+    } catch (error) {
+      replyError(res, error);
+    }
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const header = req.headers.authorization ?? "";
+    const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
+    const expected = Buffer.from(this.token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+}
+
+function duration(d: DeployRecord): number | null {
+  return d.startedAt !== null && d.finishedAt !== null ? d.finishedAt - d.startedAt : null;
+}
+
+function deployRequest(body: Record<string, unknown>): Record<string, unknown> {
+  const source = body.source as { dir?: unknown; ref?: unknown } | undefined;
+  if (typeof source?.dir !== "string" || source.dir === "") {
+    throw new BatonError("BATON_USAGE", "a deploy needs source.dir (the app's directory on the server's host)");
+  }
+  return {
+    source: { dir: source.dir, ...(typeof source.ref === "string" ? { ref: source.ref } : {}) },
+    ...(typeof body.strategy === "string" ? { strategy: body.strategy } : {}),
+  };
+}
+
+const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function configRequest(body: Record<string, unknown>): Record<string, unknown> {
+  const set = (body.set ?? {}) as Record<string, unknown>;
+  const unset = (body.unset ?? []) as unknown[];
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(set)) {
+    if (!CONFIG_KEY.test(key)) problems.push(`"${key}" is not a valid config var name`);
+    if (typeof value !== "string") problems.push(`${key}: the value must be a string`);
+  }
+  for (const key of unset)
+    if (typeof key !== "string" || !CONFIG_KEY.test(key))
+      problems.push(`"${String(key)}" is not a valid config var name`);
+  if (Object.keys(set).length + unset.length === 0) problems.push("nothing to set or unset");
+  if (problems.length > 0) throw new BatonError("BATON_USAGE", problems.join("; "));
+  return { set, unset };
+}

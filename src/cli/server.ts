@@ -1,0 +1,108 @@
+import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { BatonServer } from "../api/baton-server.js";
+import { ApiClient } from "../api/client.js";
+import { BatonError } from "../core/errors.js";
+import { resolveHome } from "../core/home.js";
+import { createLogger } from "../core/log.js";
+import { waitFor } from "../core/wait.js";
+import { serverPaths } from "../deploy/paths.js";
+import { intOption, parse } from "./args.js";
+import { printJson, say } from "./common.js";
+
+export const summary = "run the control plane and the router on this host";
+
+export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--home DIR] [--detach] [--json]
+
+Runs baton's control plane in the foreground: its API on DIR/server.sock (token in DIR/token,
+mode 0600), the store DIR/baton.db, and the router on --port (started as its own process unless
+one already runs for DIR). At start it re-adopts the instances still running and resolves any
+deploy a previous server left unfinished. Stopping it (Ctrl-C, SIGTERM) leaves the router and the
+instances serving; \`baton shutdown\` stops everything. --detach runs it in the background.`;
+
+const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    port: { type: "string" },
+    host: { type: "string" },
+    home: { type: "string" },
+    detach: { type: "boolean" },
+    json: { type: "boolean" },
+  });
+  const home = resolveHome(values.home);
+  const port = intOption(values.port, "port") ?? 8080;
+  const host = values.host ?? "127.0.0.1";
+  if (values.detach) return detach(home, port, host, values.json === true);
+  const log = createLogger("server");
+  const server = new BatonServer({ home, port, host, log });
+  await server.start();
+  const recovered = server.recovery;
+  if (values.json)
+    printJson({
+      pid: process.pid,
+      home,
+      routerPort: server.router?.port,
+      routerPid: server.router?.pid,
+      routerStarted: server.router?.started,
+      recovery: recovered,
+    });
+  else
+    say(
+      `baton server ready: router on http://${host}:${server.router?.port} (pid ${server.router?.pid}${server.router?.started ? ", started" : ", adopted"}), API on ${serverPaths(home).socket}`,
+    );
+  if (
+    !values.json &&
+    recovered !== undefined &&
+    recovered.adopted + recovered.completed.length + recovered.rolledBack.length > 0
+  ) {
+    say(
+      `recovered: ${recovered.adopted} instances re-adopted, deploys completed [${recovered.completed.join(", ")}], rolled back [${recovered.rolledBack.join(", ")}]`,
+    );
+  }
+  const stop = (): void => void server.close();
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  await server.done;
+  process.off("SIGTERM", stop);
+  process.off("SIGINT", stop);
+  return 0;
+}
+
+/** Start the server in the background (own session, output to DIR/server.log) and wait for its API. */
+async function detach(home: string, port: number, host: string, json: boolean): Promise<number> {
+  const paths = serverPaths(home);
+  const log = openSync(paths.serverLog, "a", 0o600);
+  let exitCode: number | null = null;
+  try {
+    const child = spawn(process.execPath, [MAIN, "server", "--home", home, "--port", String(port), "--host", host], {
+      detached: true,
+      stdio: ["ignore", log, log],
+    });
+    child.once("exit", (code) => {
+      exitCode = code ?? -1;
+    });
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+  const health = await waitFor(
+    "the server's API",
+    async () => {
+      if (exitCode !== null)
+        throw new BatonError(
+          "BATON_SERVER_UNREACHABLE",
+          `the server exited with code ${exitCode}; see ${paths.serverLog}`,
+        );
+      return new ApiClient(home).get<{ pid: number; routerPort: number }>("/v1/health", 2_000).catch(() => undefined);
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+  if (json) printJson({ ...health, log: paths.serverLog });
+  else
+    say(
+      `baton server running in the background (pid ${health.pid}): router on http://${host}:${health.routerPort}, log ${paths.serverLog}`,
+    );
+  return 0;
+}

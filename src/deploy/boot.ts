@@ -1,0 +1,126 @@
+import type { ResolvedConfig, ResolvedProcess } from "../config/resolve.js";
+import { BatonError } from "../core/errors.js";
+import type { InstanceRecord, ReleaseRecord } from "../store/store.js";
+import type { Instance } from "../supervisor/instance.js";
+import { waitChecks } from "../supervisor/readiness.js";
+import { smokeTest } from "../supervisor/smoke.js";
+import { warmUp } from "../supervisor/warmup.js";
+import type { PipelineDeps } from "./pipeline.js";
+
+/** A new web instance that passed readiness, with a flag that trips if it exits afterwards. */
+export interface Booted {
+  record: InstanceRecord;
+  instance: Instance;
+  readyMs: number;
+  exitedAfterReady: boolean;
+}
+
+/** Readiness polls this often: a proven instance should not wait long for its traffic. */
+const READY_INTERVAL_MS = 100;
+/** Consecutive passes that prove an instance is ready (one lucky answer is not enough). */
+const READY_PASSES = 2;
+
+/**
+ * The `boot` step: start `quantity` web instances of the new Release beside the old ones (each on
+ * its own port, in its own process group) and wait until every one passes the readiness checks.
+ * `onStarted` sees each instance as soon as it exists, so a failure can stop all of them.
+ */
+export async function boot(
+  deps: PipelineDeps,
+  release: ReleaseRecord,
+  web: ResolvedProcess,
+  quantity: number,
+  onStarted: (booted: Booted) => void,
+): Promise<void> {
+  const config = release.appConfig as ResolvedConfig;
+  await Promise.all(
+    Array.from({ length: quantity }, async (_, n) => {
+      const record = await deps.instances.start({
+        app: release.app,
+        version: release.version,
+        type: "web",
+        index: n + 1,
+        command: web.command,
+        cwd: release.path,
+      });
+      const instance = deps.instances.instance(record.id);
+      if (instance === undefined) throw new BatonError("BATON_INSTANCE_CRASHED", `${record.id} exited at once`);
+      const booted: Booted = { record, instance, readyMs: 0, exitedAfterReady: false };
+      onStarted(booted);
+      const { ms } = await waitChecks(record.port ?? 0, config.readiness, {
+        passes: READY_PASSES,
+        intervalMs: READY_INTERVAL_MS,
+        bootTimeoutMs: config.timeouts.bootMs,
+        exited: instance.exited,
+      });
+      booted.readyMs = ms;
+      void instance.exited.then(() => {
+        booted.exitedAfterReady = true;
+      });
+    }),
+  );
+}
+
+/** Fails the deploy when a new instance exited after it had passed readiness. */
+export function checkStillRunning(booted: readonly Booted[]): void {
+  const dead = booted.filter((b) => b.exitedAfterReady || !b.instance.alive());
+  if (dead.length > 0) {
+    throw new BatonError(
+      "BATON_INSTANCE_CRASHED",
+      `${dead.map((b) => b.record.id).join(", ")} exited after passing readiness`,
+      {
+        details: { instances: dead.map((b) => b.record.id) },
+        hint: "the new release crashes soon after it starts; `baton logs` shows its output. The old release still serves",
+      },
+    );
+  }
+}
+
+/** The `warmup` step: requests straight to each new instance so users never meet a cold one. */
+export async function warm(
+  booted: readonly Booted[],
+  spec: NonNullable<ResolvedConfig["warmup"]>,
+): Promise<Record<string, unknown>> {
+  const started = Date.now();
+  const results = await Promise.all(
+    booted.map((b) =>
+      warmUp(b.record.port ?? 0, {
+        paths: [...spec.paths],
+        count: spec.count,
+        concurrency: spec.concurrency,
+        timeoutMs: spec.timeoutMs,
+      }),
+    ),
+  );
+  checkStillRunning(booted);
+  const ok = results.reduce((n, r) => n + r.ok, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  return { requests: ok + failed, ok, failed, ms: Date.now() - started };
+}
+
+/** The `smoke` step: every smoke request must get its expected status from every new instance. */
+export async function smoke(
+  booted: readonly Booted[],
+  checks: ResolvedConfig["smoke"],
+): Promise<Record<string, unknown>> {
+  const failures = (
+    await Promise.all(
+      booted.map(async (b) =>
+        (await smokeTest(b.record.port ?? 0, checks, 10_000)).map((f) => ({ instance: b.record.id, ...f })),
+      ),
+    )
+  ).flat();
+  checkStillRunning(booted);
+  if (failures.length > 0) {
+    const first = failures[0];
+    throw new BatonError(
+      "BATON_SMOKE_FAILED",
+      `smoke request ${first?.path} got ${first?.got === 0 ? "no answer" : `HTTP ${first?.got}`}, expected ${first?.expected}`,
+      {
+        details: { failures },
+        hint: "the new release answers its smoke requests wrongly; the old release still serves",
+      },
+    );
+  }
+  return { requests: checks.length * booted.length };
+}

@@ -1,0 +1,159 @@
+import { BatonError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import type { DeployKind, DeployRecord, InstanceRecord, Store } from "../store/store.js";
+import { EventLog } from "./events.js";
+import { InstanceRegistry } from "./instances.js";
+import { releaseName } from "./paths.js";
+import { Pipeline, type PipelineDeps } from "./pipeline.js";
+import { DeployQueue } from "./queue.js";
+import { type RecoveryReport, recover } from "./recovery.js";
+import type { TrafficDriver } from "./traffic.js";
+
+/** App names as the router accepts them, kept short enough for host names. */
+const APP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+export interface ControlPlaneOptions {
+  store: Store;
+  traffic: TrafficDriver;
+  home: string;
+  log: Logger;
+}
+
+/**
+ * The control plane's one entry point for work: deploys, rollbacks and config changes go through
+ * the per-app queue and the pipeline; everything else reads the store and the live instances.
+ */
+export class ControlPlane {
+  readonly events: EventLog;
+  readonly instances: InstanceRegistry;
+  private readonly queue: DeployQueue;
+  private readonly deps: PipelineDeps;
+
+  constructor(private readonly opts: ControlPlaneOptions) {
+    const { store, home, log } = opts;
+    this.events = new EventLog(store);
+    const baseEnv = inheritedEnv();
+    this.instances = new InstanceRegistry(
+      store,
+      this.events,
+      home,
+      (r) => {
+        const release = store.getRelease(r.app, r.version);
+        return {
+          ...baseEnv,
+          ...(release?.configVars ?? {}),
+          BATON_APP: r.app,
+          BATON_RELEASE: releaseName(r.version),
+          DYNO: `${r.type}.${r.index}`,
+        };
+      },
+      log,
+    );
+    this.deps = { store, traffic: opts.traffic, instances: this.instances, events: this.events, home, log, baseEnv };
+    this.queue = new DeployQueue(store, this.events, (deploy) => new Pipeline(this.deps, deploy).run());
+  }
+
+  get store(): Store {
+    return this.opts.store;
+  }
+
+  get home(): string {
+    return this.opts.home;
+  }
+
+  /** Re-adopt instances, resolve interrupted deploys, then run what was queued. */
+  async start(): Promise<RecoveryReport> {
+    const report = await recover(this.deps);
+    for (const app of this.store.listApps()) this.queue.kick(app.name);
+    return report;
+  }
+
+  /** Queue a deploy, a rollback or a config change; the app is created on its first deploy. */
+  enqueue(app: string, kind: DeployKind, request: Record<string, unknown>): DeployRecord {
+    if (!APP_NAME.test(app)) {
+      throw new BatonError(
+        "BATON_USAGE",
+        `app name "${app}" must be lowercase letters, digits and dashes, starting with a letter`,
+      );
+    }
+    const { store } = this;
+    if (store.getApp(app) === undefined) {
+      if (kind !== "deploy")
+        throw new BatonError("BATON_NOT_FOUND", `app "${app}" does not exist`, {
+          hint: "deploy it first: baton deploy DIR --app NAME",
+        });
+      store.createApp({
+        name: app,
+        domains: [`${app}.localhost`],
+        isDefault: store.listApps().length === 0,
+        currentVersion: null,
+        configVars: {},
+      });
+      this.events.emit(app, null, "app.created", `app ${app} created`, {});
+    }
+    const deploy = store.createDeploy({ app, kind, request });
+    this.events.emit(app, deploy.id, "deploy.queued", `${kind} ${deploy.id} queued`, { kind });
+    this.queue.kick(app);
+    return deploy;
+  }
+
+  whenFinished(id: number): Promise<DeployRecord> {
+    return this.queue.whenFinished(id);
+  }
+
+  /** What `baton status` shows. */
+  status(app: string): Record<string, unknown> {
+    const record = this.store.getApp(app);
+    if (record === undefined) throw new BatonError("BATON_NOT_FOUND", `app "${app}" does not exist`);
+    const deploys = this.store.listDeploys({ app, limit: 20 });
+    const inProgress = deploys.find((d) => d.status === "running" || d.status === "queued") ?? null;
+    const last = deploys.find((d) => d.status !== "running" && d.status !== "queued") ?? null;
+    return {
+      app: record.name,
+      domains: record.domains,
+      isDefault: record.isDefault,
+      currentVersion: record.currentVersion,
+      instances: this.ps(app),
+      deploy:
+        inProgress === null
+          ? null
+          : {
+              id: inProgress.id,
+              kind: inProgress.kind,
+              status: inProgress.status,
+              phase: inProgress.phase,
+              version: inProgress.version,
+            },
+      lastDeploy:
+        last === null
+          ? null
+          : { id: last.id, kind: last.kind, status: last.status, version: last.version, error: last.error },
+    };
+  }
+
+  ps(app: string): InstanceRecord[] {
+    return this.instances.list({ app });
+  }
+
+  /** Stop every instance and forget them (`baton shutdown`). */
+  async stopAll(): Promise<number> {
+    await this.queue.idle();
+    const all = this.instances.list();
+    await Promise.all(all.map((i) => this.instances.stop(i.id, 10_000)));
+    return all.length;
+  }
+
+  /** The control plane exits; instances keep running for the next one to adopt. */
+  detach(): void {
+    this.instances.release();
+  }
+}
+
+/** The server's own environment minus baton's settings: what builds and instances start from. */
+function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith("BATON_")) env[key] = value;
+  }
+  return env;
+}

@@ -1,0 +1,47 @@
+import { EventEmitter } from "node:events";
+import type { EventRecord, Store } from "../store/store.js";
+
+/**
+ * Deploy and instance events: written to the store (the history `baton logs` and the dashboard
+ * read) and fanned out to live subscribers (a CLI streaming its deploy).
+ */
+export class EventLog {
+  private readonly emitter = new EventEmitter();
+
+  constructor(private readonly store: Store) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  emit(
+    app: string,
+    deployId: number | null,
+    kind: string,
+    message: string,
+    data: Record<string, unknown> = {},
+  ): EventRecord {
+    const event = this.store.addEvent({ app, deployId, kind, message, data });
+    this.emitter.emit("event", event);
+    return event;
+  }
+
+  /**
+   * Live only, never stored: build and release-command output. The step record keeps the output
+   * (bounded); storing every chunk as an event too would grow the store without limit.
+   */
+  emitLive(
+    app: string,
+    deployId: number | null,
+    kind: string,
+    message: string,
+    data: Record<string, unknown> = {},
+  ): void {
+    const event: EventRecord = { id: 0, app, deployId, time: Date.now(), kind, message, data };
+    this.emitter.emit("event", event);
+  }
+
+  /** Call `listener` for every new event until the returned function is called. */
+  subscribe(listener: (event: EventRecord) => void): () => void {
+    this.emitter.on("event", listener);
+    return () => this.emitter.off("event", listener);
+  }
+}

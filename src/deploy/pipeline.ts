@@ -1,0 +1,266 @@
+import { mkdirSync } from "node:fs";
+import type { ResolvedConfig } from "../config/resolve.js";
+import { BatonError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import type { PoolSpec } from "../router/pool.js";
+import type { DeployRecord, ReleaseRecord, Store } from "../store/store.js";
+import { type Booted, boot, checkStillRunning, smoke, warm } from "./boot.js";
+import { cleanupReleases, discardRelease } from "./cleanup.js";
+import type { EventLog } from "./events.js";
+import type { InstanceRegistry } from "./instances.js";
+import { appPaths, poolId, releaseName } from "./paths.js";
+import { buildRelease, prepareRelease, runReleasePhase } from "./prepare.js";
+import { replaceProcesses } from "./processes.js";
+import { StepRecorder } from "./step-recorder.js";
+import { failedSoFar, type TrafficDriver } from "./traffic.js";
+
+export interface PipelineDeps {
+  store: Store;
+  traffic: TrafficDriver;
+  instances: InstanceRegistry;
+  events: EventLog;
+  home: string;
+  log: Logger;
+  /** Base environment of every build, release command and instance (before config vars). */
+  baseEnv: Record<string, string>;
+}
+
+/** How long the router takes to close WebSockets and event streams on a drained Pool. */
+const STREAM_CLOSE_WINDOW_MS = 1_000;
+
+/**
+ * One deploy of the preboot strategy, as a persisted state machine: stage → build → release →
+ * boot → warmup → smoke → switch → drain → stop → processes → cleanup. Until `switch` nothing a
+ * user can see has changed, so any failure before it stops the new instances and leaves the old
+ * Release serving; after it, the new Release is live and the remaining steps only tidy up.
+ */
+export class Pipeline {
+  private readonly steps: StepRecorder;
+  private booted: Booted[] = [];
+  private switched = false;
+
+  constructor(
+    private readonly deps: PipelineDeps,
+    private deploy: DeployRecord,
+  ) {
+    const paths = appPaths(deps.home, deploy.app);
+    mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
+    this.steps = new StepRecorder(deps.store, deps.events, deploy.app, deploy.id, paths.deployLog(deploy.id));
+  }
+
+  async run(): Promise<DeployRecord> {
+    const { store, events, traffic } = this.deps;
+    const app = store.getApp(this.deploy.app);
+    if (app === undefined) throw new BatonError("BATON_NOT_FOUND", `app "${this.deploy.app}" does not exist`);
+    const fromVersion = app.currentVersion;
+    const statsBefore = await traffic.appStats(app.name).catch(() => undefined);
+    this.deploy = store.updateDeploy(this.deploy.id, { status: "running", startedAt: Date.now(), fromVersion });
+    events.emit(app.name, this.deploy.id, "deploy.started", `${this.deploy.kind} of ${app.name} started`, {
+      kind: this.deploy.kind,
+      from: fromVersion,
+    });
+    let release: ReleaseRecord | undefined;
+    try {
+      release = await this.steps
+        .run("stage", async (ctx) => {
+          const staged = await prepareRelease(this.deps, this.deploy, ctx);
+          this.deploy = store.updateDeploy(this.deploy.id, { version: staged.version });
+          return { details: { version: staged.version, source: staged.source, path: staged.path } };
+        })
+        .then(() => store.getRelease(app.name, this.deploy.version ?? 0));
+      if (release === undefined)
+        throw new BatonError("BATON_STATE_CORRUPT", "the staged release is missing from the store");
+      const config = release.appConfig as ResolvedConfig;
+      const strategy = (this.deploy.request.strategy as string | undefined) ?? config.strategy;
+      if (strategy !== "preboot")
+        this.steps.say(`       strategy "${strategy}" is not available yet: deploying with preboot`);
+      const env = { ...this.deps.baseEnv, ...release.configVars };
+      const isRollback = this.deploy.kind === "rollback";
+
+      if (isRollback || this.deploy.kind === "config")
+        this.steps.skip("build", `the code of ${release.source.replace(/^rollback to /, "")} is already built`);
+      else if (config.buildCommand === undefined)
+        this.steps.skip("build", "no build command (no package.json, no baton.build)");
+      else await this.steps.run("build", (ctx) => buildRelease(release as ReleaseRecord, config, env, ctx));
+
+      if (config.releaseCommand === undefined) this.steps.skip("release", "the Procfile has no release command");
+      else if (isRollback && this.deploy.request.releasePhase !== true)
+        this.steps.skip("release", "rollbacks skip the release phase (use --release-phase to run it)");
+      else await this.steps.run("release", (ctx) => runReleasePhase(release as ReleaseRecord, config, env, ctx));
+
+      const web = config.processes.find((p) => p.name === "web");
+      const webQuantity = web === undefined ? 0 : Math.max(web.quantity, 1);
+      if (web === undefined) {
+        for (const name of ["boot", "warmup", "smoke", "switch", "drain", "stop"])
+          this.steps.skip(name, "the Procfile has no web process");
+      } else {
+        await this.steps.run("boot", async () => {
+          await boot(this.deps, release as ReleaseRecord, web, webQuantity, (b) => this.booted.push(b));
+          return {
+            details: {
+              instances: this.booted.map((b) => ({ id: b.record.id, port: b.record.port, readyMs: b.readyMs })),
+            },
+          };
+        });
+        if (config.warmup === undefined) this.steps.skip("warmup", "app.json has no baton.warmup");
+        else {
+          const spec = config.warmup;
+          await this.steps.run("warmup", async () => ({ details: await warm(this.booted, spec) }));
+        }
+        if (config.smoke.length === 0) this.steps.skip("smoke", "app.json has no baton.smoke");
+        else await this.steps.run("smoke", async () => ({ details: await smoke(this.booted, config.smoke) }));
+
+        await this.steps.run("switch", async () => {
+          // The last moment to find a new instance that died after it passed readiness.
+          checkStillRunning(this.booted);
+          await traffic.putApp({ name: app.name, domains: app.domains, isDefault: app.isDefault });
+          const pool: PoolSpec = {
+            id: poolId(app.name, release?.version ?? 0, this.deploy.id),
+            release: releaseName(release?.version ?? 0),
+            targets: this.booted.map((b) => ({ host: "127.0.0.1", port: b.record.port ?? 0 })),
+            healthPath: config.readiness[0]?.path ?? "/",
+          };
+          const { previous } = await traffic.swap(app.name, pool);
+          this.switched = true;
+          this.goLive(release as ReleaseRecord);
+          this.deploy = store.updateDeploy(this.deploy.id, {
+            details: {
+              ...this.deploy.details,
+              switchedAt: Date.now(),
+              pool: pool.id,
+              previousPool: previous?.id ?? null,
+            },
+          });
+          return { details: { pool: pool.id, previousPool: previous?.id ?? null } };
+        });
+        await this.steps.run("drain", async () => {
+          const previousPool = this.deploy.details.previousPool;
+          if (typeof previousPool !== "string") return { status: "skipped", details: { reason: "no previous pool" } };
+          const report = await traffic.drain(previousPool, {
+            timeoutMs: config.timeouts.drainMs,
+            streamCloseWindowMs: STREAM_CLOSE_WINDOW_MS,
+          });
+          return { details: { ...report } };
+        });
+        await this.steps.run("stop", async () => ({
+          details: await this.stopOld("web", release?.version ?? 0, config.timeouts.stopMs),
+        }));
+      }
+      if (!this.switched) this.goLive(release);
+
+      const others = config.processes.filter((p) => p.name !== "web");
+      const oldOthers = this.deps.instances
+        .list({ app: app.name })
+        .filter((i) => i.type !== "web" && i.version !== release?.version);
+      if (others.every((p) => p.quantity === 0) && oldOthers.length === 0)
+        this.steps.skip("processes", "no other process types to run");
+      else
+        await this.steps.run("processes", async () => ({
+          details: await replaceProcesses(this.deps, release as ReleaseRecord, config),
+        }));
+
+      await this.steps.run("cleanup", async () => ({
+        details: await cleanupReleases(this.deps, app.name, config.keepReleases, fromVersion),
+      }));
+      return await this.finish("succeeded", null, statsBefore);
+    } catch (error) {
+      const failure =
+        error instanceof BatonError
+          ? error
+          : new BatonError("BATON_DEPLOY_FAILED", String((error as Error)?.message ?? error), { cause: error });
+      if (this.switched) {
+        // The new Release serves; what failed was tidying up after it. Report, do not undo.
+        this.deps.log.warn("deploy finished with a failed clean-up step", {
+          deploy: this.deploy.id,
+          error: failure.message,
+        });
+        return await this.finish("succeeded", null, statsBefore, {
+          cleanupError: { code: failure.code, message: failure.message },
+        });
+      }
+      await this.abandon(release);
+      return await this.finish(
+        "failed",
+        { code: failure.code, message: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) },
+        statsBefore,
+      );
+    }
+  }
+
+  /** The new Release serves: record it, and from now on restart its instances when they crash. */
+  private goLive(release: ReleaseRecord): void {
+    const { store, instances } = this.deps;
+    store.transaction(() => {
+      store.updateRelease(release.app, release.version, { status: "ready" });
+      store.updateApp(release.app, { currentVersion: release.version });
+    });
+    for (const b of this.booted) {
+      instances.markRunning(b.record.id);
+      instances.keepAlive(b.record.id);
+    }
+  }
+
+  /** Stop every instance of `type` that is not of `version`, all at once. */
+  private async stopOld(type: string, version: number, stopMs: number): Promise<Record<string, unknown>> {
+    const old = this.deps.instances.list({ app: this.deploy.app, type }).filter((i) => i.version !== version);
+    const results = await Promise.all(
+      old.map(async (i) => ({ id: i.id, ...(await this.deps.instances.stop(i.id, stopMs)) })),
+    );
+    const killed = results.filter((r) => r.killed).map((r) => r.id);
+    if (killed.length > 0) {
+      this.steps.say(`       ${killed.join(", ")} ignored SIGTERM and was killed after ${stopMs} ms`);
+    }
+    return { stopped: results.length, killed };
+  }
+
+  /** Before the switch: stop what this deploy started and forget its Release. */
+  private async abandon(release: ReleaseRecord | undefined): Promise<void> {
+    const { instances, store } = this.deps;
+    const version = this.deploy.version;
+    if (version !== null) {
+      const mine = instances.list({ app: this.deploy.app, version });
+      // New instances have had no users: no drain, and no reason to wait long for them.
+      await Promise.all(mine.map((i) => instances.stop(i.id, 2_000)));
+    }
+    if (release !== undefined) {
+      store.updateRelease(release.app, release.version, { status: "failed" });
+      await discardRelease(this.deps, release).catch(() => undefined);
+    } else if (version !== null) {
+      const staged = store.getRelease(this.deploy.app, version);
+      if (staged !== undefined) {
+        store.updateRelease(staged.app, staged.version, { status: "failed" });
+        await discardRelease(this.deps, staged).catch(() => undefined);
+      }
+    }
+  }
+
+  private async finish(
+    status: "succeeded" | "failed",
+    error: DeployRecord["error"],
+    statsBefore: Awaited<ReturnType<TrafficDriver["appStats"]>> | undefined,
+    extra: Record<string, unknown> = {},
+  ): Promise<DeployRecord> {
+    const { store, events, traffic } = this.deps;
+    const statsAfter = await traffic.appStats(this.deploy.app).catch(() => undefined);
+    const failedRequests = Math.max(0, failedSoFar(statsAfter) - failedSoFar(statsBefore));
+    this.deploy = store.updateDeploy(this.deploy.id, {
+      status,
+      error,
+      finishedAt: Date.now(),
+      phase: status,
+      failedRequests,
+      details: { ...this.deploy.details, ...extra },
+    });
+    const version = this.deploy.version === null ? "" : ` ${releaseName(this.deploy.version)}`;
+    events.emit(
+      this.deploy.app,
+      this.deploy.id,
+      status === "succeeded" ? "deploy.succeeded" : "deploy.failed",
+      status === "succeeded"
+        ? `${releaseName(this.deploy.version ?? 0)} is live`
+        : `deploy of${version} failed: ${error?.message ?? ""}`,
+      { status, failedRequests, error },
+    );
+    return this.deploy;
+  }
+}

@@ -1,0 +1,181 @@
+import { loadAppConfig } from "../config/load.js";
+import type { ResolvedConfig } from "../config/resolve.js";
+import { BatonError } from "../core/errors.js";
+import type { DeployRecord, ReleaseRecord } from "../store/store.js";
+import { runCommand } from "../supervisor/command.js";
+import { appPaths } from "./paths.js";
+import type { PipelineDeps } from "./pipeline.js";
+import { stageSource } from "./stage.js";
+import type { StepContext, StepOutcome } from "./step-recorder.js";
+
+/** Build commands get this long unless app.json says otherwise. */
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * The `stage` step: make the new Release. A deploy copies the source into a fresh release
+ * directory and validates its Procfile and app.json there; a config change or a rollback reuses an
+ * existing Release's code with new (or that Release's) config vars, like Heroku does.
+ */
+export async function prepareRelease(
+  deps: PipelineDeps,
+  deploy: DeployRecord,
+  ctx: StepContext,
+): Promise<ReleaseRecord> {
+  const { store } = deps;
+  const app = store.getApp(deploy.app);
+  if (app === undefined) throw new BatonError("BATON_NOT_FOUND", `app "${deploy.app}" does not exist`);
+  if (deploy.kind === "deploy") {
+    const source = deploy.request.source as { dir: string; ref?: string };
+    const release = store.createRelease({
+      app: app.name,
+      status: "pending",
+      source: `dir ${source.dir}`,
+      path: "",
+      configVars: { ...app.configVars },
+      appConfig: null,
+    });
+    const dir = appPaths(deps.home, app.name).release(release.version);
+    store.updateRelease(app.name, release.version, { path: dir });
+    const staged = await stageSource(source, dir);
+    ctx.output(`copied ${staged.description} to ${dir}\n`);
+    const config = await loadAppConfig(dir);
+    return store.updateRelease(app.name, release.version, { appConfig: config, source: staged.description });
+  }
+  const base =
+    deploy.kind === "rollback"
+      ? rollbackTarget(deps, deploy, app.currentVersion)
+      : currentRelease(deps, app.name, app.currentVersion);
+  const configVars =
+    deploy.kind === "rollback" ? { ...base.configVars } : applyConfigChange(app.configVars, deploy.request);
+  if (deploy.kind === "config") store.updateApp(app.name, { configVars });
+  const release = store.createRelease({
+    app: app.name,
+    status: "pending",
+    source: deploy.kind === "rollback" ? `rollback to v${base.version}` : configSource(deploy.request),
+    path: base.path,
+    configVars,
+    appConfig: base.appConfig,
+  });
+  ctx.output(`${release.source}: code of v${base.version}\n`);
+  return release;
+}
+
+function currentRelease(deps: PipelineDeps, app: string, current: number | null): ReleaseRecord {
+  const release = current === null ? undefined : deps.store.getRelease(app, current);
+  if (release === undefined) {
+    throw new BatonError("BATON_NOT_FOUND", `app "${app}" has no live release to apply config to`, {
+      hint: "deploy the app once first: baton deploy DIR --app NAME",
+    });
+  }
+  return release;
+}
+
+/** The named version, else the one that served before the current one. */
+export function rollbackTarget(deps: PipelineDeps, deploy: DeployRecord, current: number | null): ReleaseRecord {
+  const { store } = deps;
+  const wanted =
+    typeof deploy.request.version === "number" ? deploy.request.version : previousVersion(deps, deploy.app, current);
+  if (wanted === undefined) {
+    throw new BatonError("BATON_NOT_FOUND", `app "${deploy.app}" has no previous release to roll back to`);
+  }
+  const release = store.getRelease(deploy.app, wanted);
+  if (release === undefined)
+    throw new BatonError("BATON_NOT_FOUND", `release v${wanted} of "${deploy.app}" does not exist`);
+  if (release.status !== "ready" || release.pruned) {
+    throw new BatonError(
+      "BATON_USAGE",
+      `release v${wanted} cannot be rolled back to (${release.pruned ? "its files were cleaned up" : `it is ${release.status}`})`,
+      {
+        hint: "`baton releases` lists the releases that served and are still on disk",
+      },
+    );
+  }
+  if (wanted === current) throw new BatonError("BATON_USAGE", `v${wanted} is already the live release`);
+  return release;
+}
+
+/** The release that was live before the current one became live. */
+function previousVersion(deps: PipelineDeps, app: string, current: number | null): number | undefined {
+  for (const d of deps.store.listDeploys({ app, statuses: ["succeeded"] })) {
+    if (d.version === current && d.fromVersion !== null && d.fromVersion !== current) return d.fromVersion;
+  }
+  return undefined;
+}
+
+function applyConfigChange(current: Record<string, string>, request: Record<string, unknown>): Record<string, string> {
+  const next = { ...current, ...((request.set as Record<string, string> | undefined) ?? {}) };
+  for (const key of (request.unset as string[] | undefined) ?? []) delete next[key];
+  return next;
+}
+
+/** Names the keys, never the values: config values must not appear in deploy logs. */
+function configSource(request: Record<string, unknown>): string {
+  const set = Object.keys((request.set as Record<string, string> | undefined) ?? {});
+  const unset = (request.unset as string[] | undefined) ?? [];
+  return [
+    set.length > 0 ? `config:set ${set.join(" ")}` : "",
+    unset.length > 0 ? `config:unset ${unset.join(" ")}` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+}
+
+export async function buildRelease(
+  release: ReleaseRecord,
+  config: ResolvedConfig,
+  env: Record<string, string>,
+  ctx: StepContext,
+): Promise<StepOutcome> {
+  const command = config.buildCommand ?? "";
+  ctx.output(`$ ${command}\n`);
+  const result = await runCommand({
+    command,
+    cwd: release.path,
+    env,
+    timeoutMs: BUILD_TIMEOUT_MS,
+    onOutput: ctx.output,
+  });
+  if (result.code !== 0) {
+    throw new BatonError(
+      "BATON_BUILD_FAILED",
+      result.timedOut
+        ? `the build timed out after ${BUILD_TIMEOUT_MS} ms`
+        : `the build exited with ${result.code ?? result.signal}`,
+      {
+        details: { command, exitCode: result.code },
+        hint: "the build output above says why; the live release was not touched",
+      },
+    );
+  }
+  return { details: { command, ms: result.ms } };
+}
+
+export async function runReleasePhase(
+  release: ReleaseRecord,
+  config: ResolvedConfig,
+  env: Record<string, string>,
+  ctx: StepContext,
+): Promise<StepOutcome> {
+  const command = config.releaseCommand ?? "";
+  ctx.output(`$ ${command}\n`);
+  const result = await runCommand({
+    command,
+    cwd: release.path,
+    env: { ...env, BATON_RELEASE: `v${release.version}`, DYNO: "release.1" },
+    timeoutMs: config.timeouts.releaseMs,
+    onOutput: ctx.output,
+  });
+  if (result.code !== 0) {
+    throw new BatonError(
+      "BATON_RELEASE_PHASE_FAILED",
+      result.timedOut
+        ? `the release command timed out after ${config.timeouts.releaseMs} ms`
+        : `the release command exited with ${result.code ?? result.signal}`,
+      {
+        details: { command, exitCode: result.code, timedOut: result.timedOut },
+        hint: "nothing else changed: the old release still serves. Fix the release command (often a migration) and deploy again",
+      },
+    );
+  }
+  return { details: { command, ms: result.ms } };
+}

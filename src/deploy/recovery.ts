@@ -1,0 +1,159 @@
+import type { ResolvedConfig } from "../config/resolve.js";
+import type { DeployRecord, InstanceRecord } from "../store/store.js";
+import { discardRelease } from "./cleanup.js";
+import { poolId, releaseName } from "./paths.js";
+import type { PipelineDeps } from "./pipeline.js";
+import { replaceProcesses } from "./processes.js";
+
+export interface RecoveryReport {
+  adopted: number;
+  restarted: string[];
+  orphansStopped: string[];
+  completed: number[];
+  rolledBack: number[];
+}
+
+/**
+ * What a starting control plane does before it accepts work (invariants 2 and 4): re-adopt the
+ * instances that still run, resolve every deploy a previous control plane left running, and make
+ * the store, the router and the running processes agree again.
+ *
+ * The router is the judge of an interrupted deploy: if it already routes to the new Release, the
+ * switch happened and the deploy is completed (drain, stop the old instances); if not, no user
+ * ever saw the new Release and the deploy is rolled back (its instances stopped).
+ */
+export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
+  const { store, instances, traffic, events } = deps;
+  const { adopted, lost } = instances.adoptAll();
+  const report: RecoveryReport = {
+    adopted: adopted.length,
+    restarted: [],
+    orphansStopped: [],
+    completed: [],
+    rolledBack: [],
+  };
+  const table = await traffic.table();
+  const activeRelease = (app: string) => table.apps.find((a) => a.name === app)?.active?.release ?? null;
+
+  for (const deploy of store.listDeploys({ statuses: ["running"] })) {
+    const switched = deploy.version !== null && activeRelease(deploy.app) === releaseName(deploy.version);
+    if (switched) {
+      await completeSwitched(
+        deps,
+        deploy,
+        table.draining.filter((d) => d.app === deploy.app).map((d) => d.id),
+      );
+      report.completed.push(deploy.id);
+    } else {
+      await rollBackUnswitched(deps, deploy);
+      report.rolledBack.push(deploy.id);
+    }
+  }
+
+  for (const app of store.listApps()) {
+    const current = app.currentVersion;
+    for (const record of instances.list({ app: app.name })) {
+      if (record.version === current) {
+        instances.markRunning(record.id);
+        instances.keepAlive(record.id);
+      } else {
+        // Nothing but the current Release may run once every deploy is resolved.
+        await instances.stop(record.id, 10_000);
+        report.orphansStopped.push(record.id);
+      }
+    }
+    if (current === null) continue;
+    const release = store.getRelease(app.name, current);
+    if (release === undefined) continue;
+    for (const gone of lost.filter((r) => r.app === app.name && r.version === current)) {
+      const record = await instances.start({ ...pick(gone), cwd: release.path, port: gone.port ?? undefined });
+      instances.markRunning(record.id);
+      instances.keepAlive(record.id);
+      report.restarted.push(record.id);
+      events.emit(
+        app.name,
+        null,
+        "instance.restarted",
+        `${record.id} was not running when the server started; restarted`,
+        { instance: record.id },
+      );
+    }
+    await traffic.putApp({ name: app.name, domains: app.domains, isDefault: app.isDefault });
+    const web = instances.list({ app: app.name, version: current, type: "web" });
+    const routed = table.apps.find((a) => a.name === app.name)?.active;
+    const routedPorts = new Set(routed?.targets.map((t) => t.port) ?? []);
+    if (
+      web.length > 0 &&
+      (routed === null || routed === undefined || web.some((w) => !routedPorts.has(w.port ?? -1)))
+    ) {
+      const config = release.appConfig as ResolvedConfig;
+      const { previous } = await traffic.swap(app.name, {
+        id: `${poolId(app.name, current, 0)}-r${Date.now()}`,
+        release: releaseName(current),
+        targets: web.map((w) => ({ host: "127.0.0.1", port: w.port ?? 0 })),
+        healthPath: config.readiness[0]?.path ?? "/",
+      });
+      if (previous !== null)
+        await traffic.drain(previous.id, { timeoutMs: config.timeouts.drainMs }).catch(() => undefined);
+    }
+  }
+  if (report.completed.length + report.rolledBack.length + report.restarted.length + report.orphansStopped.length > 0) {
+    deps.log.info("recovered after a restart", { ...report });
+  }
+  return report;
+}
+
+function pick(r: InstanceRecord) {
+  return { app: r.app, version: r.version, type: r.type, index: r.index, command: r.command };
+}
+
+async function completeSwitched(deps: PipelineDeps, deploy: DeployRecord, drainingPools: string[]): Promise<void> {
+  const { store, instances, traffic, events } = deps;
+  const version = deploy.version ?? 0;
+  const release = store.getRelease(deploy.app, version);
+  if (release === undefined) return;
+  const config = release.appConfig as ResolvedConfig;
+  store.transaction(() => {
+    store.updateRelease(deploy.app, version, { status: "ready" });
+    store.updateApp(deploy.app, { currentVersion: version });
+  });
+  for (const id of drainingPools) {
+    await traffic.drain(id, { timeoutMs: config.timeouts.drainMs }).catch(() => undefined);
+  }
+  const oldWeb = instances.list({ app: deploy.app, type: "web" }).filter((i) => i.version !== version);
+  await Promise.all(oldWeb.map((i) => instances.stop(i.id, config.timeouts.stopMs)));
+  await replaceProcesses(deps, release, config);
+  store.updateDeploy(deploy.id, {
+    status: "succeeded",
+    phase: "succeeded",
+    finishedAt: Date.now(),
+    details: { ...deploy.details, recovered: "the control plane restarted after the switch; the deploy was completed" },
+  });
+  events.emit(
+    deploy.app,
+    deploy.id,
+    "deploy.succeeded",
+    `${releaseName(version)} is live (completed after a control-plane restart)`,
+    { recovered: true },
+  );
+}
+
+async function rollBackUnswitched(deps: PipelineDeps, deploy: DeployRecord): Promise<void> {
+  const { store, instances, events } = deps;
+  if (deploy.version !== null) {
+    const mine = instances.list({ app: deploy.app, version: deploy.version });
+    await Promise.all(mine.map((i) => instances.stop(i.id, 2_000)));
+    const release = store.getRelease(deploy.app, deploy.version);
+    if (release !== undefined && release.status === "pending") {
+      store.updateRelease(deploy.app, deploy.version, { status: "failed" });
+      await discardRelease(deps, release).catch(() => undefined);
+    }
+  }
+  const error = {
+    code: "BATON_DEPLOY_INTERRUPTED",
+    message: `the control plane stopped during the ${deploy.phase} step, before traffic moved; the deploy was rolled back`,
+    hint: "nothing changed for users; deploy again",
+  };
+  store.updateDeploy(deploy.id, { status: "failed", phase: "failed", finishedAt: Date.now(), error });
+  events.emit(deploy.app, deploy.id, "deploy.failed", error.message, { error });
+}

@@ -1,0 +1,103 @@
+import { appendFileSync } from "node:fs";
+import { BatonError } from "../core/errors.js";
+import type { Store } from "../store/store.js";
+import type { EventLog } from "./events.js";
+
+export interface StepOutcome {
+  status?: "succeeded" | "skipped";
+  details?: Record<string, unknown>;
+}
+
+/** Thrown by a step to fail with its output kept. */
+export interface StepContext {
+  /** Append command output: stored with the step, written to the deploy log, streamed live. */
+  output(chunk: string): void;
+}
+
+/**
+ * Runs the steps of one deploy and records each (status, timings, output) in the store before
+ * and after it runs, so a crash leaves a record of exactly where the deploy was.
+ */
+export class StepRecorder {
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventLog,
+    private readonly app: string,
+    private readonly deployId: number,
+    private readonly logPath: string,
+  ) {}
+
+  async run(
+    name: string,
+    fn: (ctx: StepContext) => Promise<StepOutcome | undefined>,
+  ): Promise<Record<string, unknown>> {
+    this.store.updateDeploy(this.deployId, { phase: name });
+    const step = this.store.startStep(this.deployId, name);
+    this.events.emit(this.app, this.deployId, "deploy.step.started", name, { step: name });
+    this.say(`-----> ${name}`);
+    let output = "";
+    const ctx: StepContext = {
+      output: (chunk) => {
+        output += chunk;
+        this.write(chunk);
+        this.events.emitLive(this.app, this.deployId, "deploy.output", chunk, { step: name });
+      },
+    };
+    try {
+      const outcome = (await fn(ctx)) ?? {};
+      const done = this.store.finishStep(this.deployId, step.seq, {
+        status: outcome.status ?? "succeeded",
+        output,
+        details: outcome.details ?? {},
+      });
+      const ms = (done.finishedAt ?? Date.now()) - done.startedAt;
+      this.events.emit(this.app, this.deployId, "deploy.step.finished", `${name} ${done.status} in ${ms} ms`, {
+        step: name,
+        status: done.status,
+        ms,
+        details: done.details,
+      });
+      return done.details;
+    } catch (error) {
+      const failure =
+        error instanceof BatonError
+          ? error
+          : new BatonError("BATON_DEPLOY_FAILED", String((error as Error)?.message ?? error), { cause: error });
+      const done = this.store.finishStep(this.deployId, step.seq, {
+        status: "failed",
+        output,
+        details: { code: failure.code, message: failure.message, ...failure.details },
+      });
+      this.events.emit(this.app, this.deployId, "deploy.step.finished", `${name} failed: ${failure.message}`, {
+        step: name,
+        status: "failed",
+        ms: (done.finishedAt ?? Date.now()) - done.startedAt,
+        code: failure.code,
+      });
+      throw failure;
+    }
+  }
+
+  /** A step that does not apply to this deploy, recorded so every deploy shows the same steps. */
+  skip(name: string, reason: string): void {
+    const step = this.store.startStep(this.deployId, name);
+    this.store.finishStep(this.deployId, step.seq, { status: "skipped", details: { reason } });
+    this.events.emit(this.app, this.deployId, "deploy.step.finished", `${name} skipped: ${reason}`, {
+      step: name,
+      status: "skipped",
+      ms: 0,
+    });
+  }
+
+  say(line: string): void {
+    this.write(`${line}\n`);
+  }
+
+  private write(text: string): void {
+    try {
+      appendFileSync(this.logPath, text, { mode: 0o600 });
+    } catch {
+      // The deploy log is a convenience copy; the store keeps the output that matters.
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import type { AppRouteSpec } from "../router/app-route.js";
+import type { RouterClient } from "../router/client.js";
+import type { DrainReport } from "../router/drain.js";
+import type { TableDescription } from "../router/ops.js";
+import type { PoolSpec } from "../router/pool.js";
+import type { AppStatsSnapshot } from "../router/stats.js";
+
+/**
+ * What the pipeline needs from whatever moves traffic: baton's router today, a fleet load
+ * balancer (HAProxy) later. Kept this small on purpose so a second driver stays easy.
+ */
+export interface TrafficDriver {
+  putApp(spec: AppRouteSpec): Promise<unknown>;
+  swap(app: string, pool: PoolSpec): Promise<{ active: PoolSpec; previous: PoolSpec | null }>;
+  drain(poolId: string, options: { timeoutMs?: number; streamCloseWindowMs?: number }): Promise<DrainReport>;
+  appStats(app: string): Promise<AppStatsSnapshot>;
+  table(): Promise<TableDescription>;
+}
+
+/** The router's client is the driver as it is. */
+export const routerDriver = (client: RouterClient): TrafficDriver => ({
+  putApp: (spec) => client.putApp(spec),
+  swap: (app, pool) => client.swap(app, pool),
+  drain: (id, options) => client.drain(id, options),
+  appStats: (app) => client.appStats(app),
+  table: () => client.table(),
+});
+
+/** Requests the router failed for an app so far: 5xx answers plus hold timeouts. */
+export function failedSoFar(stats: AppStatsSnapshot | undefined): number {
+  if (stats === undefined) return 0;
+  let failed = stats.holdTimeouts;
+  for (const release of stats.releases) failed += release.statusClasses["5xx"];
+  return failed;
+}

@@ -1,0 +1,245 @@
+// The control plane in this process against a real router process and real instance processes:
+// the deploy queue, config releases, non-web process types, clean-up, crash restarts and git refs.
+// (test/deploy-e2e.test.ts drives the same through the CLI and `baton server` under load.)
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createLogger } from "../src/core/log.js";
+import { waitFor } from "../src/core/wait.js";
+import { ControlPlane } from "../src/deploy/control-plane.js";
+import { routerDriver } from "../src/deploy/traffic.js";
+import { SqliteStore } from "../src/store/sqlite.js";
+import type { DeployRecord } from "../src/store/store.js";
+import { cleanup, http, type RouterProc, startRouter, tmpHome } from "./helpers.js";
+
+const SERVER_JS = `
+const { createServer } = require("node:http");
+const server = createServer((req, res) => {
+  if (req.url === "/env") {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ release: process.env.BATON_RELEASE, foo: process.env.FOO ?? null, pid: process.pid }));
+  } else if (req.url === "/crash") {
+    res.end("bye");
+    setTimeout(() => process.exit(3), 10);
+  } else res.end("ok " + process.env.BATON_RELEASE);
+});
+server.listen(Number(process.env.PORT), "127.0.0.1");
+process.on("SIGTERM", () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
+`;
+
+/** A process type that only records when it starts and stops, to see overlaps. */
+const JOURNAL_JS = `
+const { appendFileSync } = require("node:fs");
+const file = process.env.JOURNAL;
+appendFileSync(file, "start " + process.env.DYNO + " " + process.env.BATON_RELEASE + "\\n");
+setInterval(() => {}, 1000);
+process.on("SIGTERM", () => { appendFileSync(file, "stop " + process.env.DYNO + " " + process.env.BATON_RELEASE + "\\n"); process.exit(0); });
+`;
+
+function writeApp(dir: string, files: { procfile?: string; appJson?: unknown }): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "server.js"), SERVER_JS);
+  writeFileSync(join(dir, "journal.js"), JOURNAL_JS);
+  writeFileSync(join(dir, "Procfile"), files.procfile ?? "web: node server.js\n");
+  const appJson = files.appJson ?? { healthchecks: { web: [{ type: "startup", path: "/env" }] } };
+  writeFileSync(join(dir, "app.json"), JSON.stringify(appJson));
+  return dir;
+}
+
+describe("control plane", () => {
+  let home: string;
+  let router: RouterProc;
+  let store: SqliteStore;
+  let plane: ControlPlane;
+  const deploy = async (
+    app: string,
+    kind: "deploy" | "rollback" | "config",
+    request: Record<string, unknown>,
+  ): Promise<DeployRecord> => plane.whenFinished(plane.enqueue(app, kind, request).id);
+  const get = async (app: string, path: string) =>
+    JSON.parse((await http(router.port, path, { headers: { host: `${app}.localhost` } })).body) as Record<
+      string,
+      unknown
+    >;
+
+  before(async () => {
+    home = tmpHome();
+    router = await startRouter({ home });
+    store = SqliteStore.open(join(home, "baton.db"));
+    plane = new ControlPlane({
+      store,
+      traffic: routerDriver(router.client),
+      home,
+      log: createLogger("test", "silent"),
+    });
+    await plane.start();
+  });
+
+  after(async () => {
+    await plane.stopAll();
+    store.close();
+    await cleanup();
+  });
+
+  test("deploys that wait behind a running one: only the newest runs, the others are superseded", async () => {
+    const dir = writeApp(join(home, "src-queue"), {});
+    const first = plane.enqueue("queue", "deploy", { source: { dir } });
+    const second = plane.enqueue("queue", "deploy", { source: { dir } });
+    const third = plane.enqueue("queue", "deploy", { source: { dir } });
+    const results = await Promise.all([first, second, third].map((d) => plane.whenFinished(d.id)));
+    assert.deepEqual(
+      results.map((d) => d.status),
+      ["succeeded", "superseded", "succeeded"],
+    );
+    assert.equal(results[1]?.details.supersededBy, third.id);
+    assert.equal(store.getApp("queue")?.currentVersion, results[2]?.version);
+    assert.equal((await get("queue", "/env")).release, `v${results[2]?.version}`);
+  });
+
+  test("config:set makes a new release with the var, deployed the same way; its value stays out of the history", async () => {
+    const dir = writeApp(join(home, "src-config"), {});
+    assert.equal((await deploy("config", "deploy", { source: { dir } })).status, "succeeded");
+    assert.equal((await get("config", "/env")).foo, null);
+    const changed = await deploy("config", "config", { set: { FOO: "s3cret-value" }, unset: [] });
+    assert.equal(changed.status, "succeeded", JSON.stringify(changed.error));
+    assert.equal((await get("config", "/env")).foo, "s3cret-value");
+    const release = store.getRelease("config", changed.version ?? 0);
+    assert.equal(release?.source, "config:set FOO");
+    const history = JSON.stringify([store.listSteps(changed.id), store.listEvents({ deployId: changed.id })]);
+    assert.ok(!history.includes("s3cret-value"), "a config value appeared in the deploy history");
+    const unset = await deploy("config", "config", { set: {}, unset: ["FOO"] });
+    assert.equal(unset.status, "succeeded");
+    assert.equal((await get("config", "/env")).foo, null);
+  });
+
+  test("other process types are replaced; a singleton never runs twice at once", async () => {
+    const journal = join(home, "journal.txt");
+    const dir = writeApp(join(home, "src-procs"), {
+      procfile: "web: node server.js\nworker: node journal.js\nclock: node journal.js\n",
+      appJson: {
+        formation: { web: { quantity: 1 }, worker: { quantity: 2 }, clock: { quantity: 1 } },
+        healthchecks: { web: [{ type: "startup", path: "/env" }] },
+        baton: { singleton: ["clock"] },
+      },
+    });
+    assert.equal((await deploy("procs", "deploy", { source: { dir } })).status, "succeeded");
+    // The journal path reaches the processes as a config var (a new release, deployed).
+    const configured = await deploy("procs", "config", { set: { JOURNAL: journal }, unset: [] });
+    assert.equal(configured.status, "succeeded");
+    const journalLines = () => readFileSync(journal, "utf8").trim().split("\n");
+    // Non-web processes have no readiness check: wait for them to have written their start.
+    await waitFor("the workers and the clock to start", () => (journalLines().length >= 3 ? true : undefined), {
+      timeoutMs: 10_000,
+    });
+    const seen = journalLines().length;
+    const next = await deploy("procs", "deploy", { source: { dir } });
+    assert.equal(next.status, "succeeded", JSON.stringify(next.error));
+    const v = `v${next.version}`;
+    const running = plane.ps("procs");
+    assert.deepEqual(running.map((i) => `${i.type}.${i.index} v${i.version}`).sort(), [
+      `clock.1 ${v}`,
+      `web.1 ${v}`,
+      `worker.1 ${v}`,
+      `worker.2 ${v}`,
+    ]);
+    await waitFor("the new processes to start", () => (journalLines().length >= seen + 6 ? true : undefined), {
+      timeoutMs: 10_000,
+    });
+    const lines = journalLines().slice(seen);
+    const clock = lines.filter((l) => l.includes("clock.1"));
+    assert.equal(clock.length, 2, lines.join("\n"));
+    assert.match(
+      clock[0] ?? "",
+      /^stop clock\.1 v/,
+      `the old clock must stop before the new one starts:\n${lines.join("\n")}`,
+    );
+    assert.equal(clock[1], `start clock.1 ${v}`);
+    assert.deepEqual(lines.filter((l) => l.startsWith("stop worker")).length, 2, lines.join("\n"));
+  });
+
+  test("clean-up keeps the newest N release directories, never the current or previous one", async () => {
+    const dir = writeApp(join(home, "src-keep"), {
+      appJson: { healthchecks: { web: [{ type: "startup", path: "/env" }] }, baton: { keepReleases: 2 } },
+    });
+    const versions: number[] = [];
+    for (let i = 0; i < 4; i++) versions.push((await deploy("keep", "deploy", { source: { dir } })).version ?? 0);
+    const releases = store.listReleases("keep");
+    const onDisk = releases.filter((r) => existsSync(r.path)).map((r) => r.version);
+    assert.deepEqual(onDisk.sort(), versions.slice(-2).sort());
+    assert.deepEqual(
+      releases
+        .filter((r) => r.pruned)
+        .map((r) => r.version)
+        .sort(),
+      versions.slice(0, 2).sort(),
+    );
+    const refused = await deploy("keep", "rollback", { version: versions[0] });
+    assert.equal(refused.status, "failed");
+    assert.match(refused.error?.message ?? "", /cleaned up/);
+    const back = await deploy("keep", "rollback", {});
+    assert.equal(back.status, "succeeded", JSON.stringify(back.error));
+    assert.equal((await get("keep", "/env")).release, `v${back.version}`);
+  });
+
+  test("a live instance that crashes is restarted on its port and counted", async () => {
+    const dir = writeApp(join(home, "src-crash"), {
+      appJson: { formation: { web: { quantity: 1 } }, healthchecks: { web: [{ type: "startup", path: "/env" }] } },
+    });
+    assert.equal((await deploy("crash", "deploy", { source: { dir } })).status, "succeeded");
+    const [before] = plane.ps("crash");
+    await http(router.port, "/crash", { headers: { host: "crash.localhost" } });
+    const restarted = await waitFor(
+      "the crashed instance to be restarted",
+      () => {
+        const [now] = plane.ps("crash");
+        return now !== undefined && now.restarts === 1 && now.state === "running" ? now : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    assert.notEqual(restarted.pid, before?.pid);
+    assert.equal(restarted.port, before?.port);
+    const env = await waitFor(
+      "the restarted instance to serve",
+      async () => ((await get("crash", "/env")).pid === restarted.pid ? true : undefined),
+      { timeoutMs: 10_000 },
+    );
+    assert.ok(env);
+    assert.ok(store.listEvents({ app: "crash" }).some((e) => e.kind === "instance.crashed"));
+  });
+
+  test("a git ref deploys exactly the committed tree and records the commit", async () => {
+    const dir = writeApp(join(home, "src-git"), {});
+    const git = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" });
+    git("init", "-q", "-b", "main");
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "add", ".");
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "first");
+    writeFileSync(join(dir, "untracked.txt"), "not committed");
+    const done = await deploy("gitapp", "deploy", { source: { dir, ref: "main" } });
+    assert.equal(done.status, "succeeded", JSON.stringify(done.error));
+    const release = store.getRelease("gitapp", done.version ?? 0);
+    assert.match(release?.source ?? "", /^git main@[0-9a-f]{7}$/);
+    assert.ok(existsSync(join(release?.path ?? "", "server.js")));
+    assert.ok(!existsSync(join(release?.path ?? "", "untracked.txt")));
+  });
+
+  test("an invalid app.json fails the stage step with every problem, and nothing changes", async () => {
+    const dir = writeApp(join(home, "src-bad"), {});
+    assert.equal((await deploy("bad", "deploy", { source: { dir } })).status, "succeeded");
+    const live = plane.ps("bad").map((i) => i.pid);
+    writeFileSync(
+      join(dir, "app.json"),
+      JSON.stringify({ formation: { web: { quantity: "two" } }, baton: { bootTimeoutMS: 5 } }),
+    );
+    const failed = await deploy("bad", "deploy", { source: { dir } });
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.error?.code, "BATON_CONFIG_INVALID");
+    assert.match(failed.error?.message ?? "", /formation\.web\.quantity/);
+    assert.match(failed.error?.message ?? "", /bootTimeoutMS/);
+    assert.deepEqual(
+      plane.ps("bad").map((i) => i.pid),
+      live,
+    );
+  });
+});
