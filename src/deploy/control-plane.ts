@@ -139,7 +139,7 @@ export class ControlPlane {
   async stopAll(): Promise<number> {
     await this.queue.idle();
     const all = this.instances.list();
-    await Promise.all(all.map((i) => this.instances.stop(i.id, 10_000)));
+    await Promise.all(all.map((i) => this.instances.stop(i.id)));
     return all.length;
   }
 

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { DEFAULTS, type ResolvedConfig } from "../config/resolve.js";
 import type { Logger } from "../core/log.js";
 import type { InstanceRecord, Store } from "../store/store.js";
 import { Instance, type InstanceSpec } from "../supervisor/instance.js";
@@ -15,6 +16,8 @@ export interface StartRequest {
   index: number;
   command: string;
   cwd: string;
+  /** Restarts so far, when this replaces an instance that died. */
+  restarts?: number;
   /** Reuse this port (a restart keeps the router's Target valid); a free one otherwise. */
   port?: number | undefined;
 }
@@ -64,7 +67,7 @@ export class InstanceRegistry {
       state: "starting",
       logPath,
       startedAt: Date.now(),
-      restarts: 0,
+      restarts: req.restarts ?? 0,
       command: req.command,
       cwd: req.cwd,
     };
@@ -120,19 +123,24 @@ export class InstanceRegistry {
     });
   }
 
-  /** Stop one instance (SIGTERM to its group, SIGKILL after `stopMs`) and forget it. */
-  async stop(id: string, stopMs: number): Promise<{ killed: boolean }> {
+  /**
+   * Stop one instance (SIGTERM to its group, SIGKILL after `stopMs`) and forget it. Without
+   * `stopMs`, the stop timeout of the instance's own Release applies: an old release is stopped
+   * the way its app.json asked, whatever the new one says.
+   */
+  async stop(id: string, stopMs?: number): Promise<{ killed: boolean; stopMs: number }> {
     const live = this.live.get(id);
     if (live === undefined) {
       this.store.deleteInstance(id);
-      return { killed: false };
+      return { killed: false, stopMs: 0 };
     }
+    const timeout = stopMs ?? this.stopTimeoutOf(live.record);
     live.keeper?.stop();
     this.update(id, { state: "stopping" });
-    const result = await live.instance.stop(stopMs);
+    const result = await live.instance.stop(timeout);
     this.live.delete(id);
     this.store.deleteInstance(id);
-    return result;
+    return { ...result, stopMs: timeout };
   }
 
   /**
@@ -178,6 +186,11 @@ export class InstanceRegistry {
       live.instance.detach?.();
     }
     this.live.clear();
+  }
+
+  private stopTimeoutOf(record: InstanceRecord): number {
+    const config = this.store.getRelease(record.app, record.version)?.appConfig as ResolvedConfig | null | undefined;
+    return config?.timeouts.stopMs ?? DEFAULTS.stopMs;
   }
 
   private spec(r: Omit<StartRequest, "index"> & { index: number; port: number; logPath: string }): InstanceSpec {

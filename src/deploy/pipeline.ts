@@ -63,7 +63,10 @@ export class Pipeline {
     try {
       release = await this.steps
         .run("stage", async (ctx) => {
-          const staged = await prepareRelease(this.deps, this.deploy, ctx);
+          const staged = await prepareRelease(this.deps, this.deploy, ctx, (version) => {
+            // Linked at once, so a failure later in this step still finds the Release to discard.
+            this.deploy = store.updateDeploy(this.deploy.id, { version });
+          });
           this.deploy = store.updateDeploy(this.deploy.id, { version: staged.version });
           return { details: { version: staged.version, source: staged.source, path: staged.path } };
         })
@@ -143,7 +146,7 @@ export class Pipeline {
           return { details: { ...report } };
         });
         await this.steps.run("stop", async () => ({
-          details: await this.stopOld("web", release?.version ?? 0, config.timeouts.stopMs),
+          details: await this.stopOld("web", release?.version ?? 0),
         }));
       }
       if (!this.switched) this.goLive(release);
@@ -201,14 +204,13 @@ export class Pipeline {
   }
 
   /** Stop every instance of `type` that is not of `version`, all at once. */
-  private async stopOld(type: string, version: number, stopMs: number): Promise<Record<string, unknown>> {
+  private async stopOld(type: string, version: number): Promise<Record<string, unknown>> {
     const old = this.deps.instances.list({ app: this.deploy.app, type }).filter((i) => i.version !== version);
-    const results = await Promise.all(
-      old.map(async (i) => ({ id: i.id, ...(await this.deps.instances.stop(i.id, stopMs)) })),
-    );
+    const results = await Promise.all(old.map(async (i) => ({ id: i.id, ...(await this.deps.instances.stop(i.id)) })));
     const killed = results.filter((r) => r.killed).map((r) => r.id);
     if (killed.length > 0) {
-      this.steps.say(`       ${killed.join(", ")} ignored SIGTERM and was killed after ${stopMs} ms`);
+      const after = results.find((r) => r.killed)?.stopMs;
+      this.steps.say(`       ${killed.join(", ")} ignored SIGTERM and was killed after its stop timeout (${after} ms)`);
     }
     return { stopped: results.length, killed };
   }

@@ -10,6 +10,8 @@ import type { StepContext, StepOutcome } from "./step-recorder.js";
 
 /** Build commands get this long unless app.json says otherwise. */
 const BUILD_TIMEOUT_MS = 15 * 60_000;
+/** Builds run niced: the live release keeps the CPU it needs to serve while the next one builds. */
+const BUILD_NICENESS = 10;
 
 /**
  * The `stage` step: make the new Release. A deploy copies the source into a fresh release
@@ -20,6 +22,7 @@ export async function prepareRelease(
   deps: PipelineDeps,
   deploy: DeployRecord,
   ctx: StepContext,
+  onCreated: (version: number) => void,
 ): Promise<ReleaseRecord> {
   const { store } = deps;
   const app = store.getApp(deploy.app);
@@ -36,6 +39,7 @@ export async function prepareRelease(
     });
     const dir = appPaths(deps.home, app.name).release(release.version);
     store.updateRelease(app.name, release.version, { path: dir });
+    onCreated(release.version);
     const staged = await stageSource(source, dir);
     ctx.output(`copied ${staged.description} to ${dir}\n`);
     const config = await loadAppConfig(dir);
@@ -56,6 +60,7 @@ export async function prepareRelease(
     configVars,
     appConfig: base.appConfig,
   });
+  onCreated(release.version);
   ctx.output(`${release.source}: code of v${base.version}\n`);
   return release;
 }
@@ -84,7 +89,7 @@ export function rollbackTarget(deps: PipelineDeps, deploy: DeployRecord, current
   if (release.status !== "ready" || release.pruned) {
     throw new BatonError(
       "BATON_USAGE",
-      `release v${wanted} cannot be rolled back to (${release.pruned ? "its files were cleaned up" : `it is ${release.status}`})`,
+      `release v${wanted} cannot be rolled back to (${release.status === "failed" ? "its deploy failed: it never served" : release.status === "pending" ? "it is still being deployed" : "its files were cleaned up"})`,
       {
         hint: "`baton releases` lists the releases that served and are still on disk",
       },
@@ -134,6 +139,7 @@ export async function buildRelease(
     env,
     timeoutMs: BUILD_TIMEOUT_MS,
     onOutput: ctx.output,
+    niceness: BUILD_NICENESS,
   });
   if (result.code !== 0) {
     throw new BatonError(

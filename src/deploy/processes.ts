@@ -13,12 +13,11 @@ export async function replaceProcesses(
   config: ResolvedConfig,
 ): Promise<Record<string, unknown>> {
   const { instances } = deps;
-  const stopMs = config.timeouts.stopMs;
   const started: string[] = [];
   const stopped: string[] = [];
   const stopOld = async (type: string): Promise<void> => {
     const old = instances.list({ app: release.app, type }).filter((i) => i.version !== release.version);
-    await Promise.all(old.map((i) => instances.stop(i.id, stopMs)));
+    await Promise.all(old.map((i) => instances.stop(i.id)));
     stopped.push(...old.map((i) => i.id));
   };
   for (const proc of config.processes) {

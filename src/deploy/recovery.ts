@@ -58,7 +58,7 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
         instances.keepAlive(record.id);
       } else {
         // Nothing but the current Release may run once every deploy is resolved.
-        await instances.stop(record.id, 10_000);
+        await instances.stop(record.id);
         report.orphansStopped.push(record.id);
       }
     }
@@ -66,7 +66,12 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
     const release = store.getRelease(app.name, current);
     if (release === undefined) continue;
     for (const gone of lost.filter((r) => r.app === app.name && r.version === current)) {
-      const record = await instances.start({ ...pick(gone), cwd: release.path, port: gone.port ?? undefined });
+      const record = await instances.start({
+        ...pick(gone),
+        cwd: release.path,
+        port: gone.port ?? undefined,
+        restarts: gone.restarts + 1,
+      });
       instances.markRunning(record.id);
       instances.keepAlive(record.id);
       report.restarted.push(record.id);
@@ -121,7 +126,7 @@ async function completeSwitched(deps: PipelineDeps, deploy: DeployRecord, draini
     await traffic.drain(id, { timeoutMs: config.timeouts.drainMs }).catch(() => undefined);
   }
   const oldWeb = instances.list({ app: deploy.app, type: "web" }).filter((i) => i.version !== version);
-  await Promise.all(oldWeb.map((i) => instances.stop(i.id, config.timeouts.stopMs)));
+  await Promise.all(oldWeb.map((i) => instances.stop(i.id)));
   await replaceProcesses(deps, release, config);
   store.updateDeploy(deploy.id, {
     status: "succeeded",
