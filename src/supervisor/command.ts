@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { setPriority } from "node:os";
 import { settledWithin } from "../core/wait.js";
 
 export interface CommandSpec {
@@ -9,6 +10,11 @@ export interface CommandSpec {
   /** Every chunk of output as it arrives (for live deploy logs). */
   onOutput?: (chunk: string) => void;
   signal?: AbortSignal;
+  /**
+   * Run at this nice value (e.g. 10 for builds), so the command does not take CPU from the
+   * instances that serve users meanwhile. Set right after the spawn; children inherit it.
+   */
+  niceness?: number;
 }
 
 export interface CommandResult {
@@ -35,6 +41,13 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  if (spec.niceness !== undefined && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, spec.niceness);
+    } catch {
+      // Not allowed here (some containers): the command runs at normal priority.
+    }
+  }
   let output = "";
   const collect = (chunk: Buffer): void => {
     const text = chunk.toString("utf8");
