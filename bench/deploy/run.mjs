@@ -1,0 +1,438 @@
+#!/usr/bin/env node
+// Deploy benchmark: what users see during `baton deploy` (failed requests, p50, p99 against steady
+// state) and how a deploy's time splits between the app's own work and baton's overhead. The real
+// server and CLI on a temp home, examples/hello deployed N times under steady load. See README.md
+// beside this file.
+//
+//   node bench/deploy/run.mjs [--deploys 5] [--steady 10] [--connections 2] [--slow-connections 8]
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const MAIN = join(ROOT, "dist/src/cli/main.js");
+const LOAD = join(ROOT, "dist/src/load/load.js");
+const PORTS = join(ROOT, "dist/src/supervisor/ports.js");
+const EXAMPLE = join(ROOT, "examples/hello");
+const APP = "hello";
+/** Goals, printed beside the numbers (a benchmark reports; it does not fail on them). */
+const GOALS = { failed: 0, p99Ratio: 1.5, overheadMs: 1_000 };
+/** The app's own time: what it would cost on any platform. Everything else in durationMs is baton's. */
+const APP_STEPS = ["build", "release", "boot", "warmup"];
+/** Bounds: one deploy, server start, shutdown. */
+const DEPLOY_TIMEOUT_MS = 120_000;
+const COMMAND_TIMEOUT_MS = 30_000;
+
+const USAGE = `usage: node bench/deploy/run.mjs [--deploys N] [--steady S] [--connections C] [--slow-connections C]
+  --deploys N      consecutive deploys of examples/hello measured (default 5)
+  --steady S       seconds of the steady-state window before the first one (default 10)
+  --connections C       connections sending quick requests back to back (default 2)
+  --slow-connections C  connections sending 300 ms requests back to back (default 8)`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      deploys: { type: "string", default: "5" },
+      steady: { type: "string", default: "10" },
+      connections: { type: "string", default: "2" },
+      "slow-connections": { type: "string", default: "8" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (name, min, max) => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min || n > max)
+      fail(`--${name} must be an integer from ${min} to ${max}\n${USAGE}`);
+    return n;
+  };
+  return {
+    deploys: int("deploys", 1, 50),
+    steadyS: int("steady", 1, 120),
+    connections: int("connections", 1, 256),
+    slowConnections: int("slow-connections", 0, 256),
+  };
+}
+
+function fail(message) {
+  console.error(`bench:deploy: ${message}`);
+  process.exit(1);
+}
+
+const progress = (message) => console.error(`bench:deploy: ${message}`);
+
+/** `baton ARGS --home HOME` to completion, bounded; never throws. */
+function baton(home, args, timeoutMs = COMMAND_TIMEOUT_MS) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [MAIN, ...args, "--home", home], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, BATON_LOG_LEVEL: "warn" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+function parseJson(result, what) {
+  try {
+    return JSON.parse(result.stdout);
+  } catch {
+    throw new Error(
+      `${what} printed no JSON (exit ${result.code ?? result.signal}):\n${result.stdout}${result.stderr}`,
+    );
+  }
+}
+
+/** The foreground `baton server`, ready once `baton apps` answers. */
+async function startServer(home, port) {
+  const child = spawn(
+    process.execPath,
+    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, BATON_LOG_LEVEL: "warn" },
+    },
+  );
+  const log = [];
+  child.stderr.on("data", (d) => log.push(String(d)));
+  const deadline = Date.now() + COMMAND_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`baton server exited (${child.exitCode ?? child.signalCode}):\n${log.join("")}`);
+    if ((await baton(home, ["apps", "--json"], 10_000)).code === 0) return { child, log };
+    await sleep(200);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`baton server did not answer within ${COMMAND_TIMEOUT_MS} ms:\n${log.join("")}`);
+}
+
+/**
+ * Two closed loops against the router: quick requests (GET /, POST /api/echo) whose latency is
+ * what the table's p50 and p99 are about, and 300 ms requests that are in flight at every switch
+ * and drain (counted in requests and failed, kept out of the percentiles: they would pin p99 at
+ * 300 ms and hide any stall shorter than that).
+ */
+class Load {
+  constructor(LoadRun, port, opts, maxDurationMs) {
+    const common = { port, hostHeader: `${APP}.localhost`, maxDurationMs, maxRequests: 20_000_000 };
+    this.quick = new LoadRun({
+      ...common,
+      connections: opts.connections,
+      requests: [
+        { path: "/" },
+        { method: "POST", path: "/api/echo", body: JSON.stringify({ order: 42, items: ["a", "b", "c"] }) },
+      ],
+    }).start();
+    this.slow = new LoadRun({
+      ...common,
+      connections: opts.slowConnections,
+      requests: [{ path: "/slow?ms=300" }],
+    }).start();
+  }
+
+  /** Milliseconds on the quick run's clock; the slow run's is a few microseconds behind. */
+  now() {
+    return this.quick.now();
+  }
+
+  window(from, to) {
+    const quick = this.quick.window(from, to);
+    const slow = this.slow.window(from, to);
+    return {
+      requests: quick.requests + slow.requests,
+      failed: quick.failed + slow.failed,
+      failures: mergeCounts(quick.failures, slow.failures),
+      p50Ms: quick.p50Ms,
+      p99Ms: quick.p99Ms,
+      maxMs: quick.maxMs,
+      rps: quick.rps + slow.rps,
+      quick,
+      slow,
+    };
+  }
+
+  async stop() {
+    await Promise.all([this.quick.stop(), this.slow.stop()]);
+    return this.window(0, Number.POSITIVE_INFINITY);
+  }
+}
+
+function mergeCounts(a, b) {
+  const out = { ...a };
+  for (const [key, n] of Object.entries(b)) out[key] = (out[key] ?? 0) + n;
+  return out;
+}
+
+const fmtMs = (n) => (n === null || n === undefined ? "n/a" : `${n.toFixed(1)} ms`);
+
+function median(values) {
+  const sorted = values.filter((v) => typeof v === "number" && Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Split a `baton deploy --json` result: the app's own step time versus the rest (baton's). */
+function split(deploy) {
+  const stepMs = Object.fromEntries(deploy.steps.map((s) => [s.name, s.durationMs]));
+  const appMs = APP_STEPS.reduce((sum, name) => sum + (stepMs[name] ?? 0), 0);
+  return { stepMs, appMs, overheadMs: deploy.durationMs - appMs };
+}
+
+function table(steady, rows, medians) {
+  const fmt = (n, digits = 0) => (n === null || n === undefined ? "" : Number(n).toFixed(digits));
+  const mark = (ok) => (ok ? "ok" : "MISSED");
+  const header = [
+    "window",
+    "requests",
+    "failed",
+    "p50 ms",
+    "p99 ms",
+    "p99 vs steady",
+    "deploy ms",
+    "app ms",
+    "baton ms",
+    "drain ms",
+    "goals",
+  ];
+  const line = (r) => [
+    r.label,
+    String(r.stats.requests),
+    String(r.stats.failed),
+    fmt(r.stats.p50Ms, 1),
+    fmt(r.stats.p99Ms, 1),
+    r.p99Ratio === undefined ? "" : `${fmt(r.p99Ratio, 2)}x`,
+    fmt(r.durationMs),
+    fmt(r.appMs),
+    fmt(r.overheadMs),
+    fmt(r.drainMs),
+    r.goals === undefined
+      ? ""
+      : r.goals.all
+        ? "ok"
+        : Object.entries(r.goals.each)
+            .filter(([, ok]) => !ok)
+            .map(([g]) => `${g} ${mark(false)}`)
+            .join(", "),
+  ];
+  const out = [header, line({ label: "steady state", stats: steady }), ...rows.map(line), line(medians)];
+  const widths = header.map((_, c) => Math.max(...out.map((r) => r[c].length)));
+  return out
+    .map((r) =>
+      r
+        .map((cell, c) => (c === 0 || c === r.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+function goalsOf(stats, p99Ratio, overheadMs) {
+  const each = {
+    failed: stats.failed <= GOALS.failed,
+    p99: p99Ratio <= GOALS.p99Ratio,
+    overhead: overheadMs < GOALS.overheadMs,
+  };
+  return { each, all: Object.values(each).every(Boolean) };
+}
+
+/** Which baton was measured. */
+function batonBuild() {
+  const git = (args) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
+  return {
+    commit: git(["rev-parse", "--short", "HEAD"]) || null,
+    srcUncommittedChanges: git(["status", "--porcelain", "--", "src"]).split("\n").filter(Boolean).length,
+    distBuiltAt: existsSync(MAIN) ? statSync(MAIN).mtime.toISOString() : null,
+  };
+}
+
+async function main() {
+  const opts = options();
+  const command = `node bench/deploy/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
+  if (!existsSync(MAIN) || !existsSync(LOAD)) fail("dist/ is missing; run `npm run build` first");
+  const { LoadRun } = await import(LOAD);
+  const { freePort } = await import(PORTS);
+  console.log(`Command: \`${command}\``);
+  console.log(
+    `(${opts.deploys} deploys of examples/hello, ${opts.steadyS} s steady state, ${opts.connections} + ${opts.slowConnections} connections)\n`,
+  );
+
+  const home = mkdtempSync(join(tmpdir(), "baton-bench-deploy-"));
+  const port = await freePort();
+  let server;
+  let load;
+  let stopping = false;
+  const stop = async (code, message) => {
+    if (stopping) return;
+    stopping = true;
+    if (message) progress(message);
+    await load?.stop().catch(() => {});
+    // Everything baton started (instances, router, server); the server child as a backstop.
+    const down = await baton(home, ["shutdown"], COMMAND_TIMEOUT_MS);
+    if (down.code !== 0) progress(`baton shutdown: exit ${down.code ?? down.signal}: ${down.stderr.trim()}`);
+    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null)
+      server.child.kill("SIGKILL");
+    if (code === 0) rmSync(home, { recursive: true, force: true });
+    else progress(`state and instance logs kept in ${home}`);
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(130, "interrupted; stopping everything it started"));
+  process.on("SIGTERM", () => void stop(143, "terminated; stopping everything it started"));
+  process.on("exit", () => server?.child.kill("SIGKILL"));
+
+  try {
+    progress(`starting baton server on port ${port} (home ${home})`);
+    server = await startServer(home, port);
+    const deploy = async (what) => {
+      const result = await baton(home, ["deploy", EXAMPLE, "--app", APP, "--json"], DEPLOY_TIMEOUT_MS);
+      const json = parseJson(result, what);
+      if (result.code !== 0 || json.status !== "succeeded")
+        throw new Error(`${what}: ${json.status}: ${JSON.stringify(json.error)}\n${result.stderr}`);
+      return json;
+    };
+    progress("deploying v1 (not measured)");
+    const first = await deploy("the first deploy");
+
+    // Bounded: the longest the run can take with every deploy at its timeout, and a request cap.
+    const maxDurationMs = (opts.steadyS + 2) * 1000 + opts.deploys * DEPLOY_TIMEOUT_MS;
+    load = new Load(LoadRun, port, opts, maxDurationMs);
+    // The first second of load is not steady state (connections opening, the JIT on both ends).
+    await sleep(1_000);
+    const steadyFrom = load.now();
+    progress(`steady state for ${opts.steadyS} s`);
+    await sleep(opts.steadyS * 1000);
+    const steady = load.window(steadyFrom, load.now());
+    if (steady.requests === 0) throw new Error("no requests in the steady-state window");
+
+    const rows = [];
+    for (let i = 1; i <= opts.deploys; i++) {
+      progress(`deploy ${i}/${opts.deploys}`);
+      const from = load.now();
+      const json = await deploy(`deploy ${i}`);
+      const stats = load.window(from, load.now());
+      const { stepMs, appMs, overheadMs } = split(json);
+      const p99Ratio = steady.p99Ms > 0 ? stats.p99Ms / steady.p99Ms : null;
+      // Where in the deploy the tail comes from: before the switch only the app's new instances
+      // (booting, warming up) compete with the old ones for CPU; from the switch on, traffic moves.
+      const switchAt = json.steps.find((st) => st.name === "switch")?.startedAt;
+      const switchOnLoadClock = typeof switchAt === "number" ? switchAt - (Date.now() - load.now()) : undefined;
+      const split99 =
+        switchOnLoadClock === undefined
+          ? undefined
+          : {
+              beforeSwitchP99Ms: load.window(from, switchOnLoadClock).p99Ms,
+              fromSwitchP99Ms: load.window(switchOnLoadClock, load.now()).p99Ms,
+            };
+      rows.push({
+        label: `deploy ${i} (v${json.version})`,
+        version: json.version,
+        fromVersion: json.fromVersion,
+        stats,
+        p99Ratio,
+        durationMs: json.durationMs,
+        appMs,
+        overheadMs,
+        drainMs: stepMs.drain ?? 0,
+        stepMs,
+        ...split99,
+        routerFailedRequests: json.failedRequests,
+        goals: goalsOf(stats, p99Ratio, overheadMs),
+      });
+    }
+    const total = await load.stop();
+    load = undefined;
+
+    const med = (pick) => median(rows.map(pick));
+    const medianStats = {
+      requests: med((r) => r.stats.requests),
+      failed: med((r) => r.stats.failed),
+      p50Ms: med((r) => r.stats.p50Ms),
+      p99Ms: med((r) => r.stats.p99Ms),
+    };
+    const medians = {
+      label: "median",
+      stats: medianStats,
+      p99Ratio: med((r) => r.p99Ratio),
+      durationMs: med((r) => r.durationMs),
+      appMs: med((r) => r.appMs),
+      overheadMs: med((r) => r.overheadMs),
+      drainMs: med((r) => r.drainMs),
+    };
+    medians.goals = goalsOf(medianStats, medians.p99Ratio, medians.overheadMs);
+
+    const machine = {
+      cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? "?"}`,
+      kernel: kernelRelease(),
+      node: process.version,
+    };
+    const build = batonBuild();
+    console.log(`Machine: ${machine.cpus}, Linux ${machine.kernel}, node ${machine.node}`);
+    const dirty =
+      build.srcUncommittedChanges > 0 ? ` + ${build.srcUncommittedChanges} uncommitted change(s) in src/` : "";
+    console.log(`baton: commit ${build.commit}${dirty}, dist/ built ${build.distBuiltAt}\n`);
+    console.log(table(steady, rows, medians));
+    console.log(
+      [
+        "",
+        `Goals: ${GOALS.failed} failed requests, p99 <= ${GOALS.p99Ratio}x steady state, baton's overhead < ${GOALS.overheadMs} ms per deploy.`,
+        `Median p99 before the switch (stage to smoke: new instances booting and warming beside the old): ${fmtMs(
+          med((r) => r.beforeSwitchP99Ms),
+        )}; from the switch to the end (switch, drain, stop, cleanup): ${fmtMs(med((r) => r.fromSwitchP99Ms))}.`,
+        "p50 and p99 are of the quick requests (GET /, POST /api/echo); requests and failed count the 300 ms ones too.",
+        `app ms = ${APP_STEPS.join(" + ")} steps (the app's own time); baton ms = the deploy's durationMs minus that.`,
+        "drain ms (part of baton ms) is the wait for requests in flight on the old instances (here up to 300 ms each).",
+        "Each deploy window runs from the deploy command's start to its end, drain included.",
+        `Total: ${total.requests} requests, ${total.failed} failed${total.failed > 0 ? ` ${JSON.stringify(total.failures)}` : ""}; ${
+          rows.every((r) => r.goals.all)
+            ? "every deploy met every goal"
+            : `${rows.filter((r) => !r.goals.all).length} of ${rows.length} deploys missed a goal`
+        }.`,
+      ].join("\n"),
+    );
+
+    const resultsDir = join(ROOT, "bench/results");
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `deploy-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+    const json = {
+      command,
+      date: new Date().toISOString(),
+      options: opts,
+      machine,
+      baton: build,
+      goals: GOALS,
+      appSteps: APP_STEPS,
+      firstDeploy: first,
+      steady,
+      deploys: rows,
+      medians,
+      total,
+    };
+    writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+    console.log(`\nRaw results: ${relative(ROOT, file)}`);
+    await stop(0);
+  } catch (error) {
+    if (server !== undefined && server.log.length > 0) progress(`server log:\n${server.log.join("").slice(-4000)}`);
+    await stop(1, `failed: ${error?.message ?? error}`);
+  }
+}
+
+main();
