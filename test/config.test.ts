@@ -54,8 +54,8 @@ test("examples/hello loads with its formation, health check and warm-up", async 
       source: "app.json",
     },
   );
-  assert.deepEqual(config.warmup?.paths, ["/", "/api/echo"]);
-  assert.equal(config.warmup?.count, 30);
+  assert.deepEqual(config.warmup?.paths, ["/", "/health", "/slow?ms=0"]);
+  assert.equal(config.warmup?.count, 300);
   assert.equal(config.warmup?.concurrency, 4);
   assert.equal(config.strategy, "preboot");
   // hello's package.json has no build script and no lockfile.
