@@ -1,27 +1,28 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
  * Write a file so that a reader (or a restart after a crash) sees either the old content or the
- * new content, never a torn mix: write a temporary file beside it, fsync, rename over.
+ * new content, never a torn mix: write a temporary file beside it, fsync, rename over, fsync the
+ * directory. Every system call runs on libuv's thread pool: the router's event loop must never
+ * stall, and an fsync on a busy disk can take many milliseconds.
  */
-export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
+export async function writeFileAtomicAsync(path: string, content: string, mode = 0o600): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, "w", mode);
+  const file = await open(tmp, "w", mode);
   try {
-    writeSync(fd, content);
-    fsyncSync(fd);
+    await file.writeFile(content);
+    await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
-  renameSync(tmp, path);
-  // fsync the directory so the rename itself survives a power cut.
+  await rename(tmp, path);
   try {
-    const dirFd = openSync(dirname(path), "r");
+    const dir = await open(dirname(path), "r");
     try {
-      fsyncSync(dirFd);
+      await dir.sync();
     } finally {
-      closeSync(dirFd);
+      await dir.close();
     }
   } catch {
     // Some filesystems refuse fsync on a directory; the rename is still atomic for readers.

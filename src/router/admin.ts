@@ -17,7 +17,13 @@ export class AdminApi {
   private readonly server: Server;
   private readonly routes: Array<[method: string, pattern: RegExp, handler: Handler]>;
 
-  constructor(ops: RouterOps, options: RouterOptions, info: () => Record<string, unknown>) {
+  constructor(
+    ops: RouterOps,
+    options: RouterOptions,
+    info: () => Record<string, unknown>,
+    /** Resolves once every change is on disk: a change is answered only once it would survive a crash. */
+    private readonly flushed: () => Promise<void> = async () => {},
+  ) {
     const describeApp = async (name: string) => {
       const app = (await ops.describe()).apps.find((a) => a.name === name);
       if (app === undefined)
@@ -106,7 +112,9 @@ export class AdminApi {
         if (match === null || method !== req.method) continue;
         const body = req.method === "GET" ? {} : await readJsonBody(req);
         const params = match.slice(1).map((p) => decodeURIComponent(p));
-        replyJson(res, 200, await handler(params, body));
+        const result = await handler(params, body);
+        if (req.method !== "GET") await this.flushed();
+        replyJson(res, 200, result);
         return;
       }
       throw new BatonError("BATON_ADMIN_NOT_FOUND", `no admin route ${req.method} ${path}`);

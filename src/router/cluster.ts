@@ -8,7 +8,7 @@ import { LocalOps, type PoolDescription, type RouterOps, type TableDescription }
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
 import type { PoolSpec } from "./pool.js";
 import { Router } from "./router.js";
-import { persistTable, restoreTable } from "./snapshot.js";
+import { restoreTable, SnapshotWriter } from "./snapshot.js";
 import { type AppStatsSnapshot, quantileFromBuckets, type ReleaseStatsSnapshot } from "./stats.js";
 import { RoutingTable, type TableSnapshot } from "./table.js";
 
@@ -265,14 +265,22 @@ export class RouterPrimary {
     // The resolved options carry every limit the table needs.
     this.table = new RoutingTable(o);
     const ops = new ClusterOps(this.table, () => [...this.channels.values()]);
-    this.admin = new AdminApi(ops, this.options, () => ({
-      pid: process.pid,
-      uptimeMs: Date.now() - this.startedAt,
-      port: this.options.port,
-      workers: this.channels.size,
-      apps: this.table.apps.size,
-    }));
+    this.admin = new AdminApi(
+      ops,
+      this.options,
+      () => ({
+        pid: process.pid,
+        uptimeMs: Date.now() - this.startedAt,
+        port: this.options.port,
+        workers: this.channels.size,
+        apps: this.table.apps.size,
+      }),
+      () => this.flushed(),
+    );
   }
+
+  /** Resolves once the snapshot on disk has every routing change made so far. */
+  private flushed: () => Promise<void> = async () => {};
 
   get port(): number {
     return this.options.port;
@@ -281,7 +289,9 @@ export class RouterPrimary {
   async listen(): Promise<void> {
     const path = this.options.statePath;
     restoreTable(this.table, path, this.log);
-    this.table.onChange = () => persistTable(this.table, path, this.log);
+    const snapshot = new SnapshotWriter(this.table, path, this.log);
+    this.table.onChange = () => snapshot.changed();
+    this.flushed = () => snapshot.flushed();
     await Promise.all(Array.from({ length: this.workers }, () => this.fork()));
     if (this.options.adminSocket !== undefined) await this.admin.listen(this.options.adminSocket);
     this.log.info("router cluster listening", { port: this.port, workers: this.workers });

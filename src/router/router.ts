@@ -12,7 +12,7 @@ import { LocalOps } from "./ops.js";
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
 import { sendPage, sendPageOnSocket } from "./pages.js";
 import type { Pool } from "./pool.js";
-import { persistTable, restoreTable } from "./snapshot.js";
+import { restoreTable, SnapshotWriter } from "./snapshot.js";
 import { RoutingTable } from "./table.js";
 import type { Target } from "./target.js";
 import { UpgradeExchange } from "./upgrade.js";
@@ -62,13 +62,21 @@ export class Router {
     this.server.on("upgrade", this.onUpgrade);
     this.server.on("clientError", this.onClientError);
     this.ops = new LocalOps(this.table);
-    this.admin = new AdminApi(this.ops, this.options, () => ({
-      pid: process.pid,
-      uptimeMs: Date.now() - this.startedAt,
-      port: this.port,
-      apps: this.table.apps.size,
-    }));
+    this.admin = new AdminApi(
+      this.ops,
+      this.options,
+      () => ({
+        pid: process.pid,
+        uptimeMs: Date.now() - this.startedAt,
+        port: this.port,
+        apps: this.table.apps.size,
+      }),
+      () => this.flushed(),
+    );
   }
+
+  /** Resolves once the snapshot on disk has every routing change made so far. */
+  private flushed: () => Promise<void> = async () => {};
 
   get port(): number {
     const address = this.server.address() as AddressInfo | null;
@@ -78,7 +86,9 @@ export class Router {
   async listen(): Promise<void> {
     if (this.state !== "created") throw new BatonError("BATON_USAGE", `router cannot listen while ${this.state}`);
     restoreTable(this.table, this.options.statePath, this.log);
-    this.table.onChange = () => persistTable(this.table, this.options.statePath, this.log);
+    const snapshot = new SnapshotWriter(this.table, this.options.statePath, this.log);
+    this.table.onChange = () => snapshot.changed();
+    this.flushed = () => snapshot.flushed();
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
       this.server.listen(this.options.port, this.options.host, () => {
@@ -100,6 +110,7 @@ export class Router {
     this.server.closeIdleConnections();
     for (const app of this.table.apps.values()) app.hold.expireAll();
     await settledWithin(closed, timeoutMs);
+    await this.flushed();
     this.destroy();
   }
 
