@@ -54,7 +54,11 @@ test("examples/hello loads with its formation, health check and warm-up", async 
       source: "app.json",
     },
   );
-  assert.deepEqual(config.warmup?.paths, ["/", "/health", "/slow?ms=0"]);
+  assert.deepEqual(config.warmup?.requests, [
+    { method: "GET", path: "/", body: undefined },
+    { method: "POST", path: "/api/echo", body: '{"order":42,"items":["a","b"]}' },
+    { method: "GET", path: "/slow?ms=0", body: undefined },
+  ]);
   assert.equal(config.warmup?.count, 300);
   assert.equal(config.warmup?.concurrency, 4);
   assert.equal(config.strategy, "preboot");
@@ -96,6 +100,31 @@ test("a worker-only app has no health checks; formation scales it", () => {
   assert.deepEqual(config.readiness, []);
   assert.equal(config.processes[0]?.quantity, 2);
   assert.equal(config.buildCommand, undefined);
+});
+
+test("warm-up requests: paths, METHOD paths and objects with a body; bad ones are listed", () => {
+  const good = parseAppJson(
+    JSON.stringify({
+      baton: { warmup: { paths: ["/", "PUT /cart", { method: "POST", path: "/orders", body: "{}" }] } },
+    }),
+  );
+  assert.deepEqual(good.problems, []);
+  const { processes } = parseProcfile("web: node server.js\n");
+  const config = resolveConfig({ procfile: processes, appJson: good.config });
+  assert.deepEqual(config.warmup?.requests, [
+    { method: "GET", path: "/", body: undefined },
+    { method: "PUT", path: "/cart", body: undefined },
+    { method: "POST", path: "/orders", body: "{}" },
+  ]);
+  const bad = parseAppJson(
+    JSON.stringify({
+      baton: { warmup: { paths: ["cart", "post /x", { method: "post", path: "/y" }, { path: "/z", bdy: "" }] } },
+    }),
+  );
+  assert.deepEqual(
+    bad.problems.map((p) => p.key),
+    ["baton.warmup.paths[0]", "baton.warmup.paths[1]", "baton.warmup.paths[2].method", "baton.warmup.paths[3].bdy"],
+  );
 });
 
 test("every problem in Procfile and app.json is reported with its line", async () => {
@@ -189,5 +218,5 @@ test("the resolved config is deeply frozen", async () => {
   assert.throws(() => {
     (config.timeouts as { drainMs: number }).drainMs = 1;
   }, TypeError);
-  assert.throws(() => (config.warmup!.paths as string[]).push("/x"), TypeError);
+  assert.throws(() => (config.warmup!.requests as unknown[]).push({ method: "GET", path: "/x" }), TypeError);
 });

@@ -34,7 +34,8 @@ export interface BatonUserConfig {
   /** Build command; defaults from package.json. */
   build?: string;
   strategy?: DeployStrategy;
-  warmup?: { paths: string[]; count?: number; concurrency?: number };
+  /** `paths` items: "/path", "POST /path", or { method, path, body } for handlers GETs never reach. */
+  warmup?: { paths: Array<string | WarmupRequestUser>; count?: number; concurrency?: number };
   smoke?: Array<{ path: string; status?: number }>;
   drainTimeoutMs?: number;
   stopTimeoutMs?: number;
@@ -43,6 +44,12 @@ export interface BatonUserConfig {
   keepReleases?: number;
   /** Process types that must never run twice at once. */
   singleton?: string[];
+}
+
+export interface WarmupRequestUser {
+  method?: string;
+  path: string;
+  body?: string;
 }
 
 /** app.json as a person writes it (after validation; invalid parts are dropped). */
@@ -96,6 +103,8 @@ const BATON_KEYS = [
   "keepReleases",
   "singleton",
 ];
+/** A warm-up path as a string: "/path" or "METHOD /path". */
+const WARMUP_LINE = /^(?:[A-Z]+ )?\/\S*$/;
 /** Dokku's health check keys; baton reads the ones in HealthcheckUser and accepts the rest. */
 const HEALTHCHECK_KEYS = [
   "type",
@@ -371,13 +380,30 @@ class Checker {
   warmup(value: unknown, key: string): BatonUserConfig["warmup"] {
     if (!this.object(value, key)) return undefined;
     this.unknownKeys(value, ["paths", "count", "concurrency"], key, "warmup");
-    const paths: string[] = [];
+    const paths: Array<string | WarmupRequestUser> = [];
     if (!Array.isArray(value.paths) || value.paths.length === 0) {
-      this.problem(`${key}.paths`, 'must be a non-empty array of paths such as ["/"]');
+      this.problem(`${key}.paths`, 'must be a non-empty array of paths such as ["/", "POST /api/orders"]');
     } else {
-      value.paths.forEach((path, n) => {
-        const ok = this.string(path, `${key}.paths[${n}]`, { startsWith: "/" });
-        if (ok !== undefined) paths.push(ok);
+      value.paths.forEach((entry, n) => {
+        const at = `${key}.paths[${n}]`;
+        if (typeof entry === "string") {
+          const match = WARMUP_LINE.exec(entry);
+          if (match === null) this.problem(at, `must be "/path" or "METHOD /path", got ${JSON.stringify(entry)}`);
+          else paths.push(entry);
+          return;
+        }
+        if (!this.object(entry, at)) return;
+        this.unknownKeys(entry, ["method", "path", "body"], at, "warm-up request");
+        const path = this.string(entry.path, `${at}.path`, { startsWith: "/" });
+        if (path === undefined) return;
+        const item: WarmupRequestUser = { path };
+        this.optional(entry, "method", at, item, (v, k) => {
+          if (typeof v === "string" && /^[A-Z]+$/.test(v)) return v;
+          this.problem(k, `must be an HTTP method in capitals such as "POST", got ${JSON.stringify(v)}`);
+          return undefined;
+        });
+        this.optional(entry, "body", at, item, (v, k) => this.string(v, k, {}));
+        paths.push(item);
       });
     }
     const out: NonNullable<BatonUserConfig["warmup"]> = { paths };

@@ -1,4 +1,4 @@
-import type { DeployStrategy, EnvVarUser, HealthcheckUser, UserConfig } from "./app-json.js";
+import type { DeployStrategy, EnvVarUser, HealthcheckUser, UserConfig, WarmupRequestUser } from "./app-json.js";
 import { type ConfigProblem, configError, lineOfKey } from "./problems.js";
 import type { ProcessType } from "./procfile.js";
 
@@ -27,6 +27,13 @@ export interface ResolvedCheck {
   readonly source: "app.json" | "default";
 }
 
+/** One warm-up request, sent in turn with the others `count` times per instance. */
+export interface WarmupRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body: string | undefined;
+}
+
 export interface ResolvedEnvVar {
   readonly value: string | undefined;
   readonly required: boolean;
@@ -50,7 +57,7 @@ export interface ResolvedConfig {
   readonly liveness: readonly ResolvedCheck[];
   readonly warmup:
     | {
-        readonly paths: readonly string[];
+        readonly requests: readonly WarmupRequest[];
         readonly count: number;
         readonly concurrency: number;
         readonly timeoutMs: number;
@@ -179,7 +186,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       baton.warmup === undefined
         ? undefined
         : {
-            paths: [...baton.warmup.paths],
+            requests: baton.warmup.paths.map(warmupRequest),
             count: baton.warmup.count ?? DEFAULTS.warmup.count,
             concurrency: baton.warmup.concurrency ?? DEFAULTS.warmup.concurrency,
             timeoutMs: DEFAULTS.warmup.timeoutMs,
@@ -222,6 +229,14 @@ function envVar(entry: string | EnvVarUser): ResolvedEnvVar {
     description: entry.description,
     generator: entry.generator,
   };
+}
+
+function warmupRequest(entry: string | WarmupRequestUser): WarmupRequest {
+  if (typeof entry !== "string") return { method: entry.method ?? "GET", path: entry.path, body: entry.body };
+  const space = entry.indexOf(" ");
+  return space < 0
+    ? { method: "GET", path: entry, body: undefined }
+    : { method: entry.slice(0, space), path: entry.slice(space + 1), body: undefined };
 }
 
 /** `npm ci` with a lockfile else `npm install`, then `npm run build` when there is a build script. */

@@ -85,7 +85,7 @@ export async function warm(
   const results = await Promise.all(
     booted.map((b) =>
       warmUp(b.record.port ?? 0, {
-        paths: [...spec.paths],
+        requests: spec.requests,
         count: spec.count,
         concurrency: spec.concurrency,
         timeoutMs: spec.timeoutMs,

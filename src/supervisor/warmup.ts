@@ -1,8 +1,14 @@
 import { Agent, request } from "node:http";
 
+export interface WarmupRequest {
+  method: string;
+  path: string;
+  body: string | undefined;
+}
+
 export interface WarmupSpec {
-  paths: string[];
-  /** Requests per instance, spread over the paths in turn. */
+  requests: readonly WarmupRequest[];
+  /** Requests per instance, spread over `requests` in turn. */
   count: number;
   concurrency: number;
   timeoutMs: number;
@@ -21,20 +27,25 @@ export async function warmUp(
   let next = 0;
   let ok = 0;
   let failed = 0;
-  const one = (path: string): Promise<boolean> =>
+  const one = ({ method, path, body }: WarmupRequest): Promise<boolean> =>
     new Promise((resolve) => {
-      const req = request({ host, port, path, agent, headers: { "x-baton-warmup": "1" } }, (res) => {
+      const headers: Record<string, string> = { "x-baton-warmup": "1" };
+      if (body !== undefined) {
+        headers["content-type"] = body.startsWith("{") || body.startsWith("[") ? "application/json" : "text/plain";
+        headers["content-length"] = String(Buffer.byteLength(body));
+      }
+      const req = request({ host, port, path, method, agent, headers }, (res) => {
         res.resume();
         res.once("end", () => resolve((res.statusCode ?? 500) < 500));
       });
       req.setTimeout(spec.timeoutMs, () => req.destroy());
       req.once("error", () => resolve(false));
-      req.end();
+      req.end(body);
     });
   const worker = async (): Promise<void> => {
     while (next < spec.count) {
-      const path = spec.paths[next++ % spec.paths.length] ?? "/";
-      if (await one(path)) ok++;
+      const turn = spec.requests[next++ % spec.requests.length] ?? { method: "GET", path: "/", body: undefined };
+      if (await one(turn)) ok++;
       else failed++;
     }
   };
