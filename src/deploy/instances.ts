@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { setPriority } from "node:os";
 import { dirname } from "node:path";
 import { DEFAULTS, type ResolvedConfig } from "../config/resolve.js";
 import type { Logger } from "../core/log.js";
@@ -136,6 +137,14 @@ export class InstanceRegistry {
     }
     const timeout = stopMs ?? this.stopTimeoutOf(live.record);
     live.keeper?.stop();
+    // An instance being stopped has no users left (drained, or never switched to). Its shutdown
+    // (closing sockets, tearing down the heap) then runs at the lowest priority, so it does not
+    // take CPU from the instances that serve. Raising a nice value needs no privilege.
+    try {
+      setPriority(live.instance.pid, 19);
+    } catch {
+      // Gone already, or not ours to renice: it stops at its own priority.
+    }
     this.update(id, { state: "stopping" });
     const result = await live.instance.stop(timeout);
     this.live.delete(id);
