@@ -4,7 +4,7 @@
 // server and CLI on a temp home, examples/hello deployed N times under steady load. See README.md
 // beside this file.
 //
-//   node bench/deploy/run.mjs [--deploys 5] [--steady 10] [--connections 2] [--slow-connections 8]
+//   node bench/deploy/run.mjs [--deploys 5] [--steady 10] [--gap 4] [--connections 2] [--slow-connections 8]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "node:os";
@@ -31,7 +31,9 @@ const USAGE = `usage: node bench/deploy/run.mjs [--deploys N] [--steady S] [--co
   --deploys N      consecutive deploys of examples/hello measured (default 5)
   --steady S       seconds of the steady-state window before the first one (default 10)
   --connections C       connections sending quick requests back to back (default 2)
-  --slow-connections C  connections sending 300 ms requests back to back (default 8)`;
+  --slow-connections C  connections sending 300 ms requests back to back (default 8)
+  --gap S          seconds of idle load measured after each deploy (default 4); the steady-state
+                   baseline pools these with the first window`;
 
 function options() {
   const { values } = parseArgs({
@@ -40,6 +42,7 @@ function options() {
       steady: { type: "string", default: "10" },
       connections: { type: "string", default: "2" },
       "slow-connections": { type: "string", default: "8" },
+      gap: { type: "string", default: "4" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -58,6 +61,7 @@ function options() {
     steadyS: int("steady", 1, 120),
     connections: int("connections", 1, 256),
     slowConnections: int("slow-connections", 0, 256),
+    gapS: int("gap", 1, 60),
   };
 }
 
@@ -154,6 +158,17 @@ class Load {
     return this.quick.now();
   }
 
+  /**
+   * The quick requests of several idle windows pooled: the steady-state baseline. Idle windows
+   * between the deploys share the deploys' conditions (a shared machine drifts over a run), so
+   * the ratio compares like with like.
+   */
+  pooled(ranges, summarize) {
+    const inAny = (s) => ranges.some(([from, to]) => s.startMs >= from && s.startMs < to);
+    const spanMs = ranges.reduce((n, [from, to]) => n + (to - from), 0);
+    return summarize(this.quick.samples.filter(inAny), spanMs);
+  }
+
   window(from, to) {
     const quick = this.quick.window(from, to);
     const slow = this.slow.window(from, to);
@@ -234,7 +249,7 @@ function table(steady, rows, medians) {
             .map(([g]) => `${g} ${mark(false)}`)
             .join(", "),
   ];
-  const out = [header, line({ label: "steady state", stats: steady }), ...rows.map(line), line(medians)];
+  const out = [header, line({ label: "steady (idle, pooled)", stats: steady }), ...rows.map(line), line(medians)];
   const widths = header.map((_, c) => Math.max(...out.map((r) => r[c].length)));
   return out
     .map((r) =>
@@ -269,7 +284,7 @@ async function main() {
   const opts = options();
   const command = `node bench/deploy/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
   if (!existsSync(MAIN) || !existsSync(LOAD)) fail("dist/ is missing; run `npm run build` first");
-  const { LoadRun } = await import(LOAD);
+  const { LoadRun, summarize } = await import(LOAD);
   const { freePort } = await import(PORTS);
   console.log(`Command: \`${command}\``);
   console.log(
@@ -320,8 +335,8 @@ async function main() {
     const steadyFrom = load.now();
     progress(`steady state for ${opts.steadyS} s`);
     await sleep(opts.steadyS * 1000);
-    const steady = load.window(steadyFrom, load.now());
-    if (steady.requests === 0) throw new Error("no requests in the steady-state window");
+    const idle = [[steadyFrom, load.now()]];
+    if (load.window(steadyFrom, load.now()).requests === 0) throw new Error("no requests in the steady-state window");
 
     const rows = [];
     for (let i = 1; i <= opts.deploys; i++) {
@@ -330,7 +345,6 @@ async function main() {
       const json = await deploy(`deploy ${i}`);
       const stats = load.window(from, load.now());
       const { stepMs, appMs, overheadMs } = split(json);
-      const p99Ratio = steady.p99Ms > 0 ? stats.p99Ms / steady.p99Ms : null;
       // Where in the deploy the tail comes from: before the switch only the app's new instances
       // (booting, warming up) compete with the old ones for CPU; from the switch on, traffic moves.
       const switchAt = json.steps.find((st) => st.name === "switch")?.startedAt;
@@ -347,7 +361,6 @@ async function main() {
         version: json.version,
         fromVersion: json.fromVersion,
         stats,
-        p99Ratio,
         durationMs: json.durationMs,
         appMs,
         overheadMs,
@@ -355,8 +368,17 @@ async function main() {
         stepMs,
         ...split99,
         routerFailedRequests: json.failedRequests,
-        goals: goalsOf(stats, p99Ratio, overheadMs),
       });
+      // An idle window after each deploy (after the first second, when the old instances are gone).
+      await sleep(1_000);
+      const gapFrom = load.now();
+      await sleep(opts.gapS * 1000);
+      idle.push([gapFrom, load.now()]);
+    }
+    const steady = load.pooled(idle, summarize);
+    for (const row of rows) {
+      row.p99Ratio = steady.p99Ms > 0 ? row.stats.p99Ms / steady.p99Ms : null;
+      row.goals = goalsOf(row.stats, row.p99Ratio, row.overheadMs);
     }
     const total = await load.stop();
     load = undefined;
@@ -394,6 +416,7 @@ async function main() {
       [
         "",
         `Goals: ${GOALS.failed} failed requests, p99 <= ${GOALS.p99Ratio}x steady state, baton's overhead < ${GOALS.overheadMs} ms per deploy.`,
+        `Steady state pools the first ${opts.steadyS} s with a ${opts.gapS} s idle window after each deploy, so the baseline shares the deploys' conditions.`,
         `Median p99 before the switch (stage to smoke: new instances booting and warming beside the old): ${fmtMs(
           med((r) => r.beforeSwitchP99Ms),
         )}; from the switch to the end (switch, drain, stop, cleanup): ${fmtMs(med((r) => r.fromSwitchP99Ms))}.`,
