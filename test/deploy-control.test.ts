@@ -224,6 +224,37 @@ describe("control plane", () => {
     assert.ok(!existsSync(join(release?.path ?? "", "untracked.txt")));
   });
 
+  test("predeploy runs before the release phase, postdeploy after the old instances stopped; a failed postdeploy keeps the release live", async () => {
+    const journal = join(home, "hooks.txt");
+    writeFileSync(journal, "");
+    const appJson = (post: string) => ({
+      healthchecks: { web: [{ type: "startup", path: "/env" }] },
+      scripts: { dokku: { predeploy: `echo predeploy >> ${journal}`, postdeploy: post } },
+    });
+    const dir = writeApp(join(home, "src-hooks"), {
+      procfile: `web: node server.js\nrelease: echo release >> ${journal}\n`,
+      appJson: appJson(`echo postdeploy >> ${journal}`),
+    });
+    assert.equal((await deploy("hooks", "deploy", { source: { dir } })).status, "succeeded");
+    assert.deepEqual(readFileSync(journal, "utf8").trim().split("\n"), ["predeploy", "release", "postdeploy"]);
+    const oldPid = plane.ps("hooks")[0]?.pid ?? 0;
+    // The contract step must not run while an old instance could still use what it removes.
+    writeApp(dir, {
+      procfile: "web: node server.js\n",
+      appJson: appJson(
+        `kill -0 ${oldPid} 2>/dev/null && echo old-still-running >> ${journal}; echo contract >> ${journal}`,
+      ),
+    });
+    assert.equal((await deploy("hooks", "deploy", { source: { dir } })).status, "succeeded");
+    assert.ok(readFileSync(journal, "utf8").trim().endsWith("predeploy\ncontract"), readFileSync(journal, "utf8"));
+    writeApp(dir, { procfile: "web: node server.js\n", appJson: appJson("exit 9") });
+    const failedHook = await deploy("hooks", "deploy", { source: { dir } });
+    assert.equal(failedHook.status, "succeeded");
+    assert.equal(failedHook.error?.code, "BATON_HOOK_FAILED");
+    assert.equal(store.getApp("hooks")?.currentVersion, failedHook.version);
+    assert.equal((await get("hooks", "/env")).release, `v${failedHook.version}`);
+  });
+
   test("an invalid app.json fails the stage step with every problem, and nothing changes", async () => {
     const dir = writeApp(join(home, "src-bad"), {});
     assert.equal((await deploy("bad", "deploy", { source: { dir } })).status, "succeeded");

@@ -28,7 +28,8 @@ export async function followDeploy(
   const deploy = await api.stream(method, path, body, onEvent);
   if (json) printJson(deploy);
   else summary(deploy);
-  return deploy.status === "succeeded" ? 0 : 1;
+  // A live release whose postdeploy failed still needs someone to look: exit 1.
+  return deploy.status === "succeeded" && deploy.error === null ? 0 : 1;
 }
 
 function show(event: EventRecord): void {
@@ -70,6 +71,7 @@ function summary(deploy: Record<string, unknown>): void {
   const failed = deploy.failedRequests;
   const error = deploy.error as { code: string; message: string; hint?: string } | null;
   if (deploy.status === "succeeded") {
+    if (error !== null) say(`warning ${error.code}: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ""}`);
     say(
       `${deploy.app} ${version} is live (${deploy.kind} ${deploy.id}) in ${ms(total)}: app ${ms(appMs)}, baton ${ms(Math.max(0, total - appMs))}.`,
     );

@@ -48,6 +48,7 @@ export const ERROR_CATALOG = {
     status: 503,
     summary: "The control plane stopped during a deploy, before traffic moved; the deploy was rolled back.",
   },
+  BATON_HOOK_FAILED: { status: 422, summary: "A predeploy or postdeploy command failed or timed out." },
   BATON_DEMO_FAILED: { status: 500, summary: "The demo could not finish; its output says which step failed." },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

@@ -9,8 +9,9 @@ import { cleanupReleases, discardRelease } from "./cleanup.js";
 import type { EventLog } from "./events.js";
 import type { InstanceRegistry } from "./instances.js";
 import { appPaths, poolId, releaseName } from "./paths.js";
-import { buildRelease, prepareRelease, runReleasePhase } from "./prepare.js";
+import { buildRelease, prepareRelease } from "./prepare.js";
 import { replaceProcesses } from "./processes.js";
+import { runHook, runReleasePhase } from "./release-phase.js";
 import { StepRecorder } from "./step-recorder.js";
 import { failedSoFar, type TrafficDriver } from "./traffic.js";
 
@@ -85,6 +86,17 @@ export class Pipeline {
       else if (config.buildCommand === undefined)
         this.steps.skip("build", "no build command (no package.json, no baton.build)");
       else await this.steps.run("build", (ctx) => buildRelease(release as ReleaseRecord, config, env, ctx));
+
+      const hookMs = config.timeouts.releaseMs;
+      if (config.predeployCommand === undefined)
+        this.steps.skip("predeploy", "app.json has no scripts.dokku.predeploy");
+      else if (isRollback) this.steps.skip("predeploy", "rollbacks skip predeploy");
+      else {
+        const command = config.predeployCommand;
+        await this.steps.run("predeploy", (ctx) =>
+          runHook("predeploy", command, release as ReleaseRecord, env, hookMs, ctx),
+        );
+      }
 
       if (config.releaseCommand === undefined) this.steps.skip("release", "the Procfile has no release command");
       else if (isRollback && this.deploy.request.releasePhase !== true)
@@ -162,15 +174,27 @@ export class Pipeline {
           details: await replaceProcesses(this.deps, release as ReleaseRecord, config),
         }));
 
+      let postdeployError: DeployRecord["error"] = null;
+      if (config.postdeployCommand === undefined) this.steps.skip("postdeploy", "app.json has no postdeploy script");
+      else if (isRollback) this.steps.skip("postdeploy", "rollbacks skip postdeploy");
+      else {
+        const command = config.postdeployCommand;
+        try {
+          await this.steps.run("postdeploy", (ctx) =>
+            runHook("postdeploy", command, release as ReleaseRecord, env, hookMs, ctx),
+          );
+        } catch (error) {
+          // The new release is live and stays live: report the failed contract step, undo nothing.
+          postdeployError = deployError(error);
+        }
+      }
+
       await this.steps.run("cleanup", async () => ({
         details: await cleanupReleases(this.deps, app.name, config.keepReleases, fromVersion),
       }));
-      return await this.finish("succeeded", null, statsBefore);
+      return await this.finish("succeeded", postdeployError, statsBefore);
     } catch (error) {
-      const failure =
-        error instanceof BatonError
-          ? error
-          : new BatonError("BATON_DEPLOY_FAILED", String((error as Error)?.message ?? error), { cause: error });
+      const failure = asBatonError(error);
       if (this.switched) {
         // The new Release serves; what failed was tidying up after it. Report, do not undo.
         this.deps.log.warn("deploy finished with a failed clean-up step", {
@@ -182,11 +206,7 @@ export class Pipeline {
         });
       }
       await this.abandon(release);
-      return await this.finish(
-        "failed",
-        { code: failure.code, message: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) },
-        statsBefore,
-      );
+      return await this.finish("failed", deployError(failure), statsBefore);
     }
   }
 
@@ -265,4 +285,15 @@ export class Pipeline {
     );
     return this.deploy;
   }
+}
+
+function asBatonError(error: unknown): BatonError {
+  return error instanceof BatonError
+    ? error
+    : new BatonError("BATON_DEPLOY_FAILED", String((error as Error)?.message ?? error), { cause: error });
+}
+
+function deployError(error: unknown): NonNullable<DeployRecord["error"]> {
+  const failure = asBatonError(error);
+  return { code: failure.code, message: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) };
 }

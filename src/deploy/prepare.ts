@@ -155,33 +155,3 @@ export async function buildRelease(
   }
   return { details: { command, ms: result.ms } };
 }
-
-export async function runReleasePhase(
-  release: ReleaseRecord,
-  config: ResolvedConfig,
-  env: Record<string, string>,
-  ctx: StepContext,
-): Promise<StepOutcome> {
-  const command = config.releaseCommand ?? "";
-  ctx.output(`$ ${command}\n`);
-  const result = await runCommand({
-    command,
-    cwd: release.path,
-    env: { ...env, BATON_RELEASE: `v${release.version}`, DYNO: "release.1" },
-    timeoutMs: config.timeouts.releaseMs,
-    onOutput: ctx.output,
-  });
-  if (result.code !== 0) {
-    throw new BatonError(
-      "BATON_RELEASE_PHASE_FAILED",
-      result.timedOut
-        ? `the release command timed out after ${config.timeouts.releaseMs} ms`
-        : `the release command exited with ${result.code ?? result.signal}`,
-      {
-        details: { command, exitCode: result.code, timedOut: result.timedOut },
-        hint: "nothing else changed: the old release still serves. Fix the release command (often a migration) and deploy again",
-      },
-    );
-  }
-  return { details: { command, ms: result.ms } };
-}

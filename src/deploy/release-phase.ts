@@ -1,0 +1,146 @@
+import { createHash } from "node:crypto";
+import pg from "pg";
+import type { ResolvedConfig } from "../config/resolve.js";
+import { BatonError } from "../core/errors.js";
+import { delay } from "../core/wait.js";
+import type { ReleaseRecord } from "../store/store.js";
+import { runCommand } from "../supervisor/command.js";
+import type { StepContext, StepOutcome } from "./step-recorder.js";
+
+/** A migration waits at most this long for a lock before it fails (instead of queueing every query behind it). */
+const MIGRATION_LOCK_TIMEOUT = "5s";
+
+/**
+ * The `release` step: the Procfile `release` command (migrations) with the new code and config,
+ * before any traffic moves. With DATABASE_URL set, baton holds a PostgreSQL advisory lock for the
+ * app around it (two releases never migrate at once, even from two servers), and the migration's
+ * sessions get `lock_timeout` and `statement_timeout` through PGOPTIONS (honoured by libpq, psql
+ * and node-postgres) unless the app sets PGOPTIONS itself.
+ */
+export async function runReleasePhase(
+  release: ReleaseRecord,
+  config: ResolvedConfig,
+  env: Record<string, string>,
+  ctx: StepContext,
+): Promise<StepOutcome> {
+  const command = config.releaseCommand ?? "";
+  const timeoutMs = config.timeouts.releaseMs;
+  const commandEnv: Record<string, string> = { ...env, BATON_RELEASE: `v${release.version}`, DYNO: "release.1" };
+  const databaseUrl = env.DATABASE_URL;
+  let lock: pg.Client | undefined;
+  if (databaseUrl !== undefined && databaseUrl !== "") {
+    lock = await takeMigrationLock(databaseUrl, release.app, timeoutMs, ctx);
+    if (env.PGOPTIONS === undefined) {
+      commandEnv.PGOPTIONS = `-c lock_timeout=${MIGRATION_LOCK_TIMEOUT} -c statement_timeout=${timeoutMs}`;
+      ctx.output(`PGOPTIONS: lock_timeout ${MIGRATION_LOCK_TIMEOUT}, statement_timeout ${timeoutMs} ms\n`);
+    }
+  }
+  try {
+    ctx.output(`$ ${command}\n`);
+    const result = await runCommand({ command, cwd: release.path, env: commandEnv, timeoutMs, onOutput: ctx.output });
+    if (result.code !== 0) {
+      throw new BatonError(
+        "BATON_RELEASE_PHASE_FAILED",
+        result.timedOut
+          ? `the release command timed out after ${timeoutMs} ms`
+          : `the release command exited with ${result.code ?? result.signal}`,
+        {
+          details: { command, exitCode: result.code, timedOut: result.timedOut },
+          hint: "nothing else changed: the old release still serves. Fix the release command (often a migration) and deploy again",
+        },
+      );
+    }
+    return { details: { command, ms: result.ms, migrationLock: lock !== undefined } };
+  } finally {
+    await lock?.end().catch(() => undefined);
+  }
+}
+
+/**
+ * A session-level advisory lock keyed by the app's name, held by a connection of baton's own for
+ * as long as the release command runs (it is released when that connection closes, even if baton
+ * dies). Waits politely for another release phase of the same app to finish.
+ */
+async function takeMigrationLock(url: string, app: string, timeoutMs: number, ctx: StepContext): Promise<pg.Client> {
+  const key = advisoryKey(`baton:release:${app}`);
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 10_000,
+    application_name: "baton release lock",
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new BatonError(
+      "BATON_RELEASE_PHASE_FAILED",
+      `could not connect to DATABASE_URL to take the migration lock: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: "check DATABASE_URL (`baton config --app NAME`); nothing ran and the old release still serves",
+      },
+    );
+  }
+  client.on("error", () => undefined);
+  const deadline = Date.now() + timeoutMs;
+  let told = false;
+  for (;;) {
+    const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [key]);
+    if (rows[0]?.locked === true) return client;
+    if (Date.now() >= deadline) {
+      await client.end().catch(() => undefined);
+      throw new BatonError(
+        "BATON_RELEASE_PHASE_FAILED",
+        `another release phase of ${app} held the migration lock for ${timeoutMs} ms`,
+        {
+          hint: "wait for the other deploy to finish, then deploy again",
+        },
+      );
+    }
+    if (!told) {
+      ctx.output("waiting for another release phase of this app to finish (advisory lock)\n");
+      told = true;
+    }
+    await delay(500);
+  }
+}
+
+/** A stable signed 64-bit key for pg_advisory_lock, as a decimal string (bigint in SQL). */
+function advisoryKey(name: string): string {
+  return createHash("sha256").update(name).digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * Dokku's `predeploy` (before the release phase) and `postdeploy` (after the old instances have
+ * stopped: the contract phase of expand/contract, where dropping what the old code used is safe).
+ */
+export async function runHook(
+  hook: "predeploy" | "postdeploy",
+  command: string,
+  release: ReleaseRecord,
+  env: Record<string, string>,
+  timeoutMs: number,
+  ctx: StepContext,
+): Promise<StepOutcome> {
+  ctx.output(`$ ${command}\n`);
+  const result = await runCommand({
+    command,
+    cwd: release.path,
+    env: { ...env, BATON_RELEASE: `v${release.version}`, DYNO: `${hook}.1` },
+    timeoutMs,
+    onOutput: ctx.output,
+  });
+  if (result.code !== 0) {
+    throw new BatonError(
+      "BATON_HOOK_FAILED",
+      `${hook} ${result.timedOut ? `timed out after ${timeoutMs} ms` : `exited with ${result.code ?? result.signal}`}`,
+      {
+        details: { hook, command, exitCode: result.code },
+        hint:
+          hook === "predeploy"
+            ? "nothing else changed: the old release still serves"
+            : "the new release is live; the contract step did not finish: fix it and run it by hand or deploy again",
+      },
+    );
+  }
+  return { details: { command, ms: result.ms } };
+}
