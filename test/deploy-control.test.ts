@@ -255,6 +255,23 @@ describe("control plane", () => {
     assert.equal((await get("hooks", "/env")).release, `v${failedHook.version}`);
   });
 
+  test("app.json env seeds the config vars on the first deploy only (values and generated secrets)", async () => {
+    const appJson = {
+      healthchecks: { web: [{ type: "startup", path: "/env" }] },
+      env: { FOO: { value: "from-app-json" }, SECRET_KEY: { generator: "secret" }, ASK_ME: { required: true } },
+    };
+    const dir = writeApp(join(home, "src-env"), { appJson });
+    assert.equal((await deploy("envapp", "deploy", { source: { dir } })).status, "succeeded");
+    const vars = store.getApp("envapp")?.configVars ?? {};
+    assert.equal(vars.FOO, "from-app-json");
+    assert.match(vars.SECRET_KEY ?? "", /^[0-9a-f]{64}$/);
+    assert.ok(!("ASK_ME" in vars));
+    assert.equal((await get("envapp", "/env")).foo, "from-app-json");
+    assert.equal((await deploy("envapp", "config", { set: { FOO: "operator" }, unset: [] })).status, "succeeded");
+    assert.equal((await deploy("envapp", "deploy", { source: { dir } })).status, "succeeded");
+    assert.equal((await get("envapp", "/env")).foo, "operator", "a later deploy must not override what config:set set");
+  });
+
   test("an invalid app.json fails the stage step with every problem, and nothing changes", async () => {
     const dir = writeApp(join(home, "src-bad"), {});
     assert.equal((await deploy("bad", "deploy", { source: { dir } })).status, "succeeded");

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { loadAppConfig } from "../config/load.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { BatonError } from "../core/errors.js";
@@ -43,7 +44,13 @@ export async function prepareRelease(
     const staged = await stageSource(source, dir);
     ctx.output(`copied ${staged.description} to ${dir}\n`);
     const config = await loadAppConfig(dir);
-    return store.updateRelease(app.name, release.version, { appConfig: config, source: staged.description });
+    const seeded = app.currentVersion === null ? seedConfigVars(app.configVars, config, ctx) : undefined;
+    if (seeded !== undefined) store.updateApp(app.name, { configVars: seeded });
+    return store.updateRelease(app.name, release.version, {
+      appConfig: config,
+      source: staged.description,
+      ...(seeded === undefined ? {} : { configVars: seeded }),
+    });
   }
   const base =
     deploy.kind === "rollback"
@@ -63,6 +70,30 @@ export async function prepareRelease(
   onCreated(release.version);
   ctx.output(`${release.source}: code of v${base.version}\n`);
   return release;
+}
+
+/**
+ * Heroku's app.json `env` applies when an app is created: on the first deploy, each var with a
+ * `value` (or `"generator": "secret"`) becomes a config var unless one is already set. Later
+ * changes go through config:set, so app.json never silently overrides what an operator set.
+ */
+function seedConfigVars(
+  current: Record<string, string>,
+  config: ResolvedConfig,
+  ctx: StepContext,
+): Record<string, string> | undefined {
+  const seeded = { ...current };
+  const added: string[] = [];
+  for (const [key, entry] of Object.entries(config.env)) {
+    if (key in seeded) continue;
+    const value = entry.generator === "secret" ? randomBytes(32).toString("hex") : entry.value;
+    if (value === undefined) continue;
+    seeded[key] = value;
+    added.push(key);
+  }
+  if (added.length === 0) return undefined;
+  ctx.output(`config vars from app.json env: ${added.join(", ")}\n`);
+  return seeded;
 }
 
 function currentRelease(deps: PipelineDeps, app: string, current: number | null): ReleaseRecord {

@@ -480,7 +480,7 @@ export class SqliteStore implements Store {
   updateRelease(
     app: string,
     version: number,
-    patch: Partial<Pick<ReleaseRecord, "status" | "pruned" | "appConfig" | "path">>,
+    patch: Partial<Pick<ReleaseRecord, "status" | "pruned" | "appConfig" | "path" | "source" | "configVars">>,
   ): ReleaseRecord {
     const row = this.update<ReleaseRow>("releases", { app, version }, encode(RELEASE, patch));
     if (row === undefined) throw notFound(`release v${version} of app "${app}"`, { app, version });

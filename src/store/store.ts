@@ -134,7 +134,7 @@ export interface Store {
   updateRelease(
     app: string,
     version: number,
-    patch: Partial<Pick<ReleaseRecord, "status" | "pruned" | "appConfig" | "path" | "source">>,
+    patch: Partial<Pick<ReleaseRecord, "status" | "pruned" | "appConfig" | "path" | "source" | "configVars">>,
   ): ReleaseRecord;
 
   createDeploy(
