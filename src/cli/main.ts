@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "config:unset": () => import("./config-unset.js"),
   shutdown: () => import("./shutdown.js"),
   router: () => import("./router.js"),
+  lint: () => import("./lint.js"),
 };
 
 function version(): string {
