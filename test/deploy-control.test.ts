@@ -272,6 +272,34 @@ describe("control plane", () => {
     assert.equal((await get("envapp", "/env")).foo, "operator", "a later deploy must not override what config:set set");
   });
 
+  test("new migrations are linted before the release phase: an unsafe one stops the deploy before any SQL runs", async () => {
+    const journal = join(home, "migrations-ran.txt");
+    writeFileSync(journal, "");
+    const dir = writeApp(join(home, "src-migrations"), {
+      procfile: `web: node server.js\nrelease: ls migrations >> ${journal}\n`,
+      appJson: { healthchecks: { web: [{ type: "startup", path: "/env" }] }, baton: { migrations: { dir: "migrations" } } },
+    });
+    mkdirSync(join(dir, "migrations"));
+    writeFileSync(join(dir, "migrations", "001_items.sql"), "CREATE TABLE items (id bigint PRIMARY KEY, note text);\n");
+    const v1 = await deploy("migr", "deploy", { source: { dir } });
+    assert.equal(v1.status, "succeeded", JSON.stringify(v1.error));
+    writeFileSync(journal, "");
+    // Already applied (unchanged) files are history, not findings: adding a safe one passes.
+    writeFileSync(join(dir, "migrations", "002_add.sql"), "ALTER TABLE items ADD COLUMN price numeric;\n");
+    assert.equal((await deploy("migr", "deploy", { source: { dir } })).status, "succeeded");
+    writeFileSync(journal, "");
+    writeFileSync(join(dir, "migrations", "003_drop.sql"), "ALTER TABLE items DROP COLUMN note;\n");
+    const refused = await deploy("migr", "deploy", { source: { dir } });
+    assert.equal(refused.status, "failed");
+    assert.equal(refused.error?.code, "BATON_MIGRATION_UNSAFE");
+    assert.match(refused.error?.message ?? "", /003_drop\.sql:1: drop-column/);
+    assert.equal(readFileSync(journal, "utf8"), "", "the release phase must not run");
+    const lint = store.listSteps(refused.id).find((s) => s.name === "lint");
+    assert.equal(lint?.status, "failed");
+    assert.match(lint?.output ?? "", /instead:/);
+    assert.equal((await get("migr", "/env")).release, `v${(v1.version ?? 0) + 1}`);
+  });
+
   test("an invalid app.json fails the stage step with every problem, and nothing changes", async () => {
     const dir = writeApp(join(home, "src-bad"), {});
     assert.equal((await deploy("bad", "deploy", { source: { dir } })).status, "succeeded");

@@ -42,8 +42,19 @@ export interface BatonUserConfig {
   bootTimeoutMs?: number;
   releaseTimeoutMs?: number;
   keepReleases?: number;
+  /** SQL migrations to check before the release phase runs them (the migration linter). */
+  migrations?: MigrationsUser;
   /** Process types that must never run twice at once. */
   singleton?: string[];
+}
+
+export interface MigrationsUser {
+  /** Directory of .sql migrations, relative to the app. */
+  dir: string;
+  /** PostgreSQL major version the migrations run on (lock behaviour differs by version). */
+  postgres?: number;
+  /** Block the deploy on warnings too, not only on errors. */
+  strict?: boolean;
 }
 
 export interface WarmupRequestUser {
@@ -101,6 +112,7 @@ const BATON_KEYS = [
   "bootTimeoutMs",
   "releaseTimeoutMs",
   "keepReleases",
+  "migrations",
   "singleton",
 ];
 /** A warm-up path as a string: "/path" or "METHOD /path". */
@@ -362,6 +374,7 @@ class Checker {
     this.optional(value, "bootTimeoutMs", key, out, (v, k) => this.int(v, k, 1_000, 3_600_000));
     this.optional(value, "releaseTimeoutMs", key, out, (v, k) => this.int(v, k, 1_000, 86_400_000));
     this.optional(value, "keepReleases", key, out, (v, k) => this.int(v, k, 1, 100));
+    this.optional(value, "migrations", key, out, (v, k) => this.migrations(v, k));
     this.optional(value, "singleton", key, out, (v, k) => {
       if (!Array.isArray(v)) {
         this.problem(k, `must be an array of process types, got ${typeOf(v)}`);
@@ -373,6 +386,25 @@ class Checker {
         else this.problem(`${k}[${n}]`, `must be a process type name, got ${JSON.stringify(name)}`);
       });
       return names;
+    });
+    return out;
+  }
+
+  migrations(value: unknown, key: string): MigrationsUser | undefined {
+    if (!this.object(value, key)) return undefined;
+    this.unknownKeys(value, ["dir", "postgres", "strict"], key, "migrations");
+    const dir = this.string(value.dir, `${key}.dir`, { nonEmpty: true });
+    if (dir === undefined) return undefined;
+    if (dir.startsWith("/") || dir.split("/").includes("..")) {
+      this.problem(`${key}.dir`, 'must be a path inside the app, such as "db/migrations"');
+      return undefined;
+    }
+    const out: MigrationsUser = { dir };
+    this.optional(value, "postgres", key, out, (v, k) => this.int(v, k, 10, 30));
+    this.optional(value, "strict", key, out, (v, k) => {
+      if (typeof v === "boolean") return v;
+      this.problem(k, `must be true or false, got ${JSON.stringify(v)}`);
+      return undefined;
     });
     return out;
   }

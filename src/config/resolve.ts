@@ -72,6 +72,8 @@ export interface ResolvedConfig {
     readonly releaseMs: number;
   };
   readonly keepReleases: number;
+  /** Migrations linted before the release phase; undefined when app.json names none. */
+  readonly migrations: { readonly dir: string; readonly postgres: number; readonly strict: boolean } | undefined;
   readonly env: Readonly<Record<string, ResolvedEnvVar>>;
 }
 
@@ -99,6 +101,7 @@ export const DEFAULTS = {
   bootMs: 60_000,
   releaseMs: 300_000,
   keepReleases: 5,
+  postgres: 16,
   check: { path: "/", attempts: 5, waitS: 5, timeoutS: 5, initialDelayS: 0 },
   warmup: { count: 20, concurrency: 4, timeoutMs: 10_000 },
   smokeStatus: 200,
@@ -200,6 +203,14 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       releaseMs: baton.releaseTimeoutMs ?? DEFAULTS.releaseMs,
     },
     keepReleases: baton.keepReleases ?? DEFAULTS.keepReleases,
+    migrations:
+      baton.migrations === undefined
+        ? undefined
+        : {
+            dir: baton.migrations.dir,
+            postgres: baton.migrations.postgres ?? DEFAULTS.postgres,
+            strict: baton.migrations.strict ?? false,
+          },
     env: Object.fromEntries(Object.entries(app.env ?? {}).map(([key, entry]) => [key, envVar(entry)])),
   };
   return deepFreeze(resolved);

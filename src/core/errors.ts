@@ -49,6 +49,10 @@ export const ERROR_CATALOG = {
     summary: "The control plane stopped during a deploy, before traffic moved; the deploy was rolled back.",
   },
   BATON_HOOK_FAILED: { status: 422, summary: "A predeploy or postdeploy command failed or timed out." },
+  BATON_MIGRATION_UNSAFE: {
+    status: 422,
+    summary: "A new migration would break the running release or lock a table; nothing ran.",
+  },
   BATON_DEMO_FAILED: { status: 500, summary: "The demo could not finish; its output says which step failed." },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

@@ -8,6 +8,7 @@ import { type Booted, boot, checkStillRunning, smoke, warm } from "./boot.js";
 import { cleanupReleases, discardRelease } from "./cleanup.js";
 import type { EventLog } from "./events.js";
 import type { InstanceRegistry } from "./instances.js";
+import { lintNewMigrations } from "./lint-migrations.js";
 import { appPaths, poolId, releaseName } from "./paths.js";
 import { buildRelease, prepareRelease } from "./prepare.js";
 import { replaceProcesses } from "./processes.js";
@@ -96,6 +97,13 @@ export class Pipeline {
         await this.steps.run("predeploy", (ctx) =>
           runHook("predeploy", command, release as ReleaseRecord, env, hookMs, ctx),
         );
+      }
+
+      if (config.migrations === undefined) this.steps.skip("lint", "app.json has no baton.migrations");
+      else if (isRollback) this.steps.skip("lint", "rollbacks run no migrations");
+      else {
+        const previous = fromVersion === null ? undefined : store.getRelease(app.name, fromVersion);
+        await this.steps.run("lint", (ctx) => lintNewMigrations(release as ReleaseRecord, previous, config, env, ctx));
       }
 
       if (config.releaseCommand === undefined) this.steps.skip("release", "the Procfile has no release command");
