@@ -28,12 +28,15 @@ export async function runReleasePhase(
   const commandEnv: Record<string, string> = { ...env, BATON_RELEASE: `v${release.version}`, DYNO: "release.1" };
   const databaseUrl = env.DATABASE_URL;
   let lock: pg.Client | undefined;
+  let invalidBefore = new Set<string>();
   if (databaseUrl !== undefined && databaseUrl !== "") {
     lock = await takeMigrationLock(databaseUrl, release.app, timeoutMs, ctx);
     if (env.PGOPTIONS === undefined) {
       commandEnv.PGOPTIONS = `-c lock_timeout=${MIGRATION_LOCK_TIMEOUT} -c statement_timeout=${timeoutMs}`;
       ctx.output(`PGOPTIONS: lock_timeout ${MIGRATION_LOCK_TIMEOUT}, statement_timeout ${timeoutMs} ms\n`);
     }
+    await warnLongTransactions(lock, ctx);
+    invalidBefore = await invalidIndexes(lock);
   }
   try {
     ctx.output(`$ ${command}\n`);
@@ -49,6 +52,21 @@ export async function runReleasePhase(
           hint: "nothing else changed: the old release still serves. Fix the release command (often a migration) and deploy again",
         },
       );
+    }
+    if (lock !== undefined) {
+      // A CREATE INDEX CONCURRENTLY that failed half-way leaves an INVALID index behind: it costs
+      // every write and serves no read. The migration "succeeded", the schema did not.
+      const fresh = [...(await invalidIndexes(lock))].filter((name) => !invalidBefore.has(name));
+      if (fresh.length > 0) {
+        throw new BatonError(
+          "BATON_RELEASE_PHASE_FAILED",
+          `the release phase left invalid indexes: ${fresh.join(", ")}`,
+          {
+            details: { invalidIndexes: fresh },
+            hint: `a CREATE INDEX CONCURRENTLY failed part-way (often a deadlock or a duplicate for a unique index): DROP INDEX CONCURRENTLY ${fresh[0]}; fix the cause, then deploy again. The old release still serves`,
+          },
+        );
+      }
     }
     return { details: { command, ms: result.ms, migrationLock: lock !== undefined } };
   } finally {
@@ -101,6 +119,31 @@ async function takeMigrationLock(url: string, app: string, timeoutMs: number, ct
       told = true;
     }
     await delay(500);
+  }
+}
+
+async function invalidIndexes(client: pg.Client): Promise<Set<string>> {
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid",
+  );
+  return new Set(rows.map((r) => r.name));
+}
+
+/**
+ * Transactions that have been open a while would block the migration's locks (and, behind the
+ * migration, every query of the live app): say so before the migration waits on them.
+ */
+async function warnLongTransactions(client: pg.Client, ctx: StepContext): Promise<void> {
+  const { rows } = await client.query<{ pid: number; age_s: number; state: string; query: string }>(
+    `SELECT pid, extract(epoch FROM now() - xact_start)::int AS age_s, state, left(query, 80) AS query
+       FROM pg_stat_activity
+      WHERE xact_start < now() - interval '60 seconds' AND pid <> pg_backend_pid() AND datname = current_database()
+      ORDER BY xact_start LIMIT 5`,
+  );
+  for (const r of rows) {
+    ctx.output(
+      `warning: transaction of pid ${r.pid} open for ${r.age_s} s (${r.state}: ${r.query}) may block this migration's locks\n`,
+    );
   }
 }
 
