@@ -300,6 +300,15 @@ describe("control plane", () => {
     assert.equal((await get("migr", "/env")).release, `v${(v1.version ?? 0) + 1}`);
   });
 
+  test("config vars set before the first deploy wait for it (no release, no deploy)", async () => {
+    const vars = plane.setConfigBeforeFirstDeploy("early", { FOO: "before-first-deploy" }, []);
+    assert.deepEqual(vars, { FOO: "before-first-deploy" });
+    assert.equal(store.listDeploys({ app: "early" }).length, 0);
+    const dir = writeApp(join(home, "src-early"), {});
+    assert.equal((await deploy("early", "deploy", { source: { dir } })).status, "succeeded");
+    assert.equal((await get("early", "/env")).foo, "before-first-deploy");
+  });
+
   test("an invalid app.json fails the stage step with every problem, and nothing changes", async () => {
     const dir = writeApp(join(home, "src-bad"), {});
     assert.equal((await deploy("bad", "deploy", { source: { dir } })).status, "succeeded");

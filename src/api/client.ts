@@ -68,9 +68,15 @@ export class ApiClient {
               const line = buffered.slice(0, newline);
               buffered = buffered.slice(newline + 1);
               if (line.trim() !== "") {
-                const message = JSON.parse(line) as { event?: EventRecord; deploy?: Record<string, unknown> };
+                const message = JSON.parse(line) as {
+                  event?: EventRecord;
+                  deploy?: Record<string, unknown>;
+                  applied?: Record<string, unknown>;
+                };
                 if (message.event !== undefined) onEvent(message.event);
                 if (message.deploy !== undefined) result = message.deploy;
+                // A change applied without a deploy (config vars of an app that serves nothing yet).
+                if (message.applied !== undefined) result = { applied: message.applied };
               }
               newline = buffered.indexOf("\n");
             }

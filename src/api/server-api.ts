@@ -111,8 +111,22 @@ export class ServerApi {
         "PATCH",
         /^\/v1\/apps\/([^/]+)\/config$/,
         async (ctx) => {
-          app(ctx.params[0] as string);
-          return this.startDeploy(ctx.params[0] as string, "config", configRequest(ctx.body), ctx);
+          const name = ctx.params[0] as string;
+          const change = configRequest(ctx.body);
+          const record = store.getApp(name);
+          if (record === undefined || record.currentVersion === null) {
+            // Nothing runs yet: the vars wait for the first deploy (DATABASE_URL before the first
+            // release phase, say). Answered as one NDJSON line, as a deploy's result would be.
+            const config = plane.setConfigBeforeFirstDeploy(
+              name,
+              change.set as Record<string, string>,
+              change.unset as string[],
+            );
+            ctx.res.writeHead(200, { "Content-Type": "application/x-ndjson" });
+            ctx.res.end(`${JSON.stringify({ applied: { app: name, keys: Object.keys(config).sort() } })}\n`);
+            return STREAMED;
+          }
+          return this.startDeploy(name, "config", change, ctx);
         },
       ],
       [

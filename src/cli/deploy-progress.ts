@@ -26,6 +26,15 @@ export async function followDeploy(
 ): Promise<number> {
   const onEvent = json ? () => {} : (event: EventRecord) => show(event);
   const deploy = await api.stream(method, path, body, onEvent);
+  if (deploy.applied !== undefined) {
+    const applied = deploy.applied as { app: string; keys: string[] };
+    if (json) printJson(deploy);
+    else
+      say(
+        `${applied.app} serves nothing yet: config vars stored (${applied.keys.join(", ") || "none"}); the first deploy uses them.`,
+      );
+    return 0;
+  }
   if (json) printJson(deploy);
   else summary(deploy);
   // A live release whose postdeploy failed still needs someone to look: exit 1.

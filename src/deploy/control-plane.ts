@@ -70,35 +70,60 @@ export class ControlPlane {
 
   /** Queue a deploy, a rollback or a config change; the app is created on its first deploy. */
   enqueue(app: string, kind: DeployKind, request: Record<string, unknown>): DeployRecord {
-    if (!APP_NAME.test(app)) {
-      throw new BatonError(
-        "BATON_USAGE",
-        `app name "${app}" must be lowercase letters, digits and dashes, starting with a letter`,
-      );
-    }
     const { store } = this;
-    if (store.getApp(app) === undefined) {
-      if (kind !== "deploy")
-        throw new BatonError("BATON_NOT_FOUND", `app "${app}" does not exist`, {
-          hint: "deploy it first: baton deploy DIR --app NAME",
-        });
-      store.createApp({
-        name: app,
-        domains: [`${app}.localhost`],
-        isDefault: store.listApps().length === 0,
-        currentVersion: null,
-        configVars: {},
+    if (store.getApp(app) === undefined && kind !== "deploy") {
+      throw new BatonError("BATON_NOT_FOUND", `app "${app}" does not exist`, {
+        hint: "deploy it first: baton deploy DIR --app NAME",
       });
-      this.events.emit(app, null, "app.created", `app ${app} created`, {});
     }
+    this.ensureApp(app);
     const deploy = store.createDeploy({ app, kind, request });
     this.events.emit(app, deploy.id, "deploy.queued", `${kind} ${deploy.id} queued`, { kind });
     this.queue.kick(app);
     return deploy;
   }
 
+  /** Config vars for an app that serves nothing yet: stored (the app created if needed), no deploy. */
+  setConfigBeforeFirstDeploy(app: string, set: Record<string, string>, unset: string[]): Record<string, string> {
+    this.ensureApp(app);
+    const current = this.store.getApp(app)?.configVars ?? {};
+    const next = { ...current, ...set };
+    for (const key of unset) delete next[key];
+    this.store.updateApp(app, { configVars: next });
+    this.events.emit(
+      app,
+      null,
+      "config.changed",
+      `config vars set before the first deploy: ${Object.keys(set).join(" ")}`,
+      {
+        keys: Object.keys(set),
+        unset,
+      },
+    );
+    return next;
+  }
+
   whenFinished(id: number): Promise<DeployRecord> {
     return this.queue.whenFinished(id);
+  }
+
+  /** The app, created with the domain NAME.localhost when new (the first app is the default one). */
+  private ensureApp(app: string): void {
+    if (!APP_NAME.test(app)) {
+      throw new BatonError(
+        "BATON_USAGE",
+        `app name "${app}" must be lowercase letters, digits and dashes, starting with a letter`,
+      );
+    }
+    if (this.store.getApp(app) !== undefined) return;
+    this.store.createApp({
+      name: app,
+      domains: [`${app}.localhost`],
+      isDefault: this.store.listApps().length === 0,
+      currentVersion: null,
+      configVars: {},
+    });
+    this.events.emit(app, null, "app.created", `app ${app} created`, {});
   }
 
   /** What `baton status` shows. */

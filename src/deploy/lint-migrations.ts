@@ -4,6 +4,7 @@ import type { ResolvedConfig } from "../config/resolve.js";
 import { BatonError } from "../core/errors.js";
 import { lintSources, type SqlSource, type Violation } from "../lint/index.js";
 import type { ReleaseRecord } from "../store/store.js";
+import { usesMigrationTimeouts } from "./release-phase.js";
 import type { StepContext, StepOutcome } from "./step-recorder.js";
 
 /**
@@ -38,7 +39,7 @@ export async function lintNewMigrations(
   const violations = await lintSources(sources, {
     pgVersion: spec.postgres,
     // The release phase gives every migration session a lock_timeout unless the app sets PGOPTIONS.
-    lockTimeout: env.DATABASE_URL !== undefined && env.PGOPTIONS === undefined,
+    lockTimeout: usesMigrationTimeouts(env),
   });
   for (const v of violations) ctx.output(formatViolation(v));
   const blocking = violations.filter((v) => v.severity === "error" || (spec.strict && v.severity === "warning"));

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { loadAppConfig } from "../config/load.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { BatonError } from "../core/errors.js";
@@ -69,7 +71,30 @@ export async function prepareRelease(
   });
   onCreated(release.version);
   ctx.output(`${release.source}: code of v${base.version}\n`);
+  if (deploy.kind === "rollback" && app.currentVersion !== null) {
+    const live = store.getRelease(app.name, app.currentVersion);
+    if (live !== undefined) await warnSchemaMovedOn(base, live, ctx);
+  }
   return release;
+}
+
+/**
+ * A rollback brings back old code, not the old schema: when the live release applied migrations
+ * the target release does not have, say so (a contract step may have dropped what it reads).
+ */
+async function warnSchemaMovedOn(target: ReleaseRecord, live: ReleaseRecord, ctx: StepContext): Promise<void> {
+  const dir = (live.appConfig as ResolvedConfig | null)?.migrations?.dir;
+  if (dir === undefined) return;
+  const list = async (root: string) =>
+    new Set((await readdir(join(root, dir)).catch(() => [])).filter((n) => n.endsWith(".sql")));
+  const old = await list(target.path);
+  const newer = [...(await list(live.path))].filter((name) => !old.has(name));
+  if (newer.length > 0) {
+    ctx.output(
+      `warning: the schema has moved on since v${target.version}: ${newer.join(", ")} ran after it and stay applied. ` +
+        "If one removed something that release reads (a contract step), its instances will fail readiness or serve errors.\n",
+    );
+  }
 }
 
 /**

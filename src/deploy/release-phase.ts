@@ -31,8 +31,9 @@ export async function runReleasePhase(
   let invalidBefore = new Set<string>();
   if (databaseUrl !== undefined && databaseUrl !== "") {
     lock = await takeMigrationLock(databaseUrl, release.app, timeoutMs, ctx);
-    if (env.PGOPTIONS === undefined) {
-      commandEnv.PGOPTIONS = `-c lock_timeout=${MIGRATION_LOCK_TIMEOUT} -c statement_timeout=${timeoutMs}`;
+    const pgOptions = migrationPgOptions(env, timeoutMs);
+    if (pgOptions !== undefined) {
+      commandEnv.PGOPTIONS = pgOptions;
       ctx.output(`PGOPTIONS: lock_timeout ${MIGRATION_LOCK_TIMEOUT}, statement_timeout ${timeoutMs} ms\n`);
     }
     await warnLongTransactions(lock, ctx);
@@ -122,6 +123,19 @@ async function takeMigrationLock(url: string, app: string, timeoutMs: number, ct
   }
 }
 
+/**
+ * PGOPTIONS for a migration session (release phase, postdeploy) when the app has a database and
+ * sets no PGOPTIONS of its own; the lint step assumes the same (see usesMigrationTimeouts).
+ */
+export function migrationPgOptions(env: Record<string, string>, timeoutMs: number): string | undefined {
+  if (!usesMigrationTimeouts(env)) return undefined;
+  return `-c lock_timeout=${MIGRATION_LOCK_TIMEOUT} -c statement_timeout=${timeoutMs}`;
+}
+
+export function usesMigrationTimeouts(env: Record<string, string>): boolean {
+  return env.DATABASE_URL !== undefined && env.DATABASE_URL !== "" && env.PGOPTIONS === undefined;
+}
+
 async function invalidIndexes(client: pg.Client): Promise<Set<string>> {
   const { rows } = await client.query<{ name: string }>(
     "SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid",
@@ -164,11 +178,15 @@ export async function runHook(
   timeoutMs: number,
   ctx: StepContext,
 ): Promise<StepOutcome> {
+  const hookEnv: Record<string, string> = { ...env, BATON_RELEASE: `v${release.version}`, DYNO: `${hook}.1` };
+  // The contract step drops things: it gets the migration session settings too.
+  const pgOptions = migrationPgOptions(env, timeoutMs);
+  if (pgOptions !== undefined) hookEnv.PGOPTIONS = pgOptions;
   ctx.output(`$ ${command}\n`);
   const result = await runCommand({
     command,
     cwd: release.path,
-    env: { ...env, BATON_RELEASE: `v${release.version}`, DYNO: `${hook}.1` },
+    env: hookEnv,
     timeoutMs,
     onOutput: ctx.output,
   });
