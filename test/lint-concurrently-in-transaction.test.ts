@@ -39,3 +39,11 @@ test("concurrently-in-transaction: a DO block is a transaction of its own", asyn
   assert.deepEqual(summarize(found), [`4:${RULE}`]);
   assert.match(found[0]?.message ?? "", /DO block at line 2/);
 });
+
+test("REINDEX (CONCURRENTLY false) is a plain REINDEX, not a concurrent one", async () => {
+  const found = await violationsOf(
+    "concurrently-in-transaction",
+    "REINDEX (CONCURRENTLY false) INDEX users_email_idx;",
+  );
+  assert.deepEqual(found, []);
+});

@@ -51,3 +51,14 @@ test("set-not-null: a CHECK that is still NOT VALID does not help; an unnamed on
 test("set-not-null: a new table passes", async () => {
   assert.deepEqual(await violationsOf(RULE, "CREATE TABLE t (a int);\nALTER TABLE t ALTER COLUMN a SET NOT NULL;"), []);
 });
+
+test("set-not-null: an unnamed CHECK over several columns is matched by PostgreSQL's name for it, table_check", async () => {
+  const sources = [
+    { file: "1.sql", sql: "ALTER TABLE users ADD CHECK (email IS NOT NULL AND name <> '') NOT VALID;" },
+    {
+      file: "2.sql",
+      sql: "ALTER TABLE users VALIDATE CONSTRAINT users_check;\nALTER TABLE users ALTER email SET NOT NULL;",
+    },
+  ];
+  assert.deepEqual(await violationsIn(RULE, sources), []);
+});

@@ -144,3 +144,19 @@ export function referencedColumns(node: unknown): string[] {
   walk(node);
   return out;
 }
+
+/**
+ * Whether an option of a parenthesised list (VACUUM (FULL), REINDEX (CONCURRENTLY)) is on: given
+ * without a value, or with a true one. `FULL false`, `off`, `no` and `0` turn it off.
+ */
+export function optionEnabled(options: readonly Node[] | undefined, name: string): boolean {
+  const option = nodesAs(options, "DefElem").find((o) => o.defname === name);
+  if (option === undefined) return false;
+  if (option.arg === undefined) return true;
+  const integer = nodeAs(option.arg, "Integer");
+  if (integer !== undefined) return (integer.ival ?? 0) !== 0;
+  const boolean = nodeAs(option.arg, "Boolean");
+  if (boolean !== undefined) return boolean.boolval === true;
+  const text = nodeAs(option.arg, "String")?.sval;
+  return text === undefined || !["false", "off", "no", "0"].includes(text.toLowerCase());
+}

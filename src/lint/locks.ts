@@ -5,7 +5,16 @@
  * Locks are held until the end of the transaction, not the end of the statement.
  */
 import type { AlterTableCmd, RangeVar } from "libpg-query";
-import { alterCommands, columnConstraints, names, nodeAs, nodesAs, qualifiedName, relationName } from "./ast.js";
+import {
+  alterCommands,
+  columnConstraints,
+  names,
+  nodeAs,
+  nodesAs,
+  optionEnabled,
+  qualifiedName,
+  relationName,
+} from "./ast.js";
 import type { Statement } from "./statement.js";
 
 /** The table lock modes, weakest first. */
@@ -97,7 +106,7 @@ export function locksTaken(statement: Statement, pgVersion: number): Lock[] {
     }
     case "ReindexStmt": {
       const reindex = nodeAs(node, "ReindexStmt");
-      const concurrently = nodesAs(reindex?.params, "DefElem").some((p) => p.defname === "concurrently");
+      const concurrently = optionEnabled(reindex?.params, "concurrently");
       const onIndex = reindex?.kind === "REINDEX_OBJECT_INDEX";
       if (reindex?.relation !== undefined)
         add(
@@ -108,7 +117,7 @@ export function locksTaken(statement: Statement, pgVersion: number): Lock[] {
     }
     case "VacuumStmt": {
       const vacuum = nodeAs(node, "VacuumStmt");
-      const full = nodesAs(vacuum?.options, "DefElem").some((o) => o.defname === "full");
+      const full = optionEnabled(vacuum?.options, "full");
       const mode = full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE";
       for (const target of nodesAs(vacuum?.rels, "VacuumRelation")) add(mode, relationName(target.relation));
       break;

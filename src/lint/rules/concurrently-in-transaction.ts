@@ -1,4 +1,4 @@
-import { alterCommands, nodeAs, nodesAs } from "../ast.js";
+import { alterCommands, nodeAs, optionEnabled } from "../ast.js";
 import type { Context } from "../context.js";
 import type { Rule } from "../rule.js";
 import type { Statement } from "../statement.js";
@@ -31,7 +31,7 @@ function concurrentCommand(statement: Statement): string | undefined {
   const drop = nodeAs(node, "DropStmt");
   if (drop?.concurrent) return "DROP INDEX CONCURRENTLY";
   const reindex = nodeAs(node, "ReindexStmt");
-  if (nodesAs(reindex?.params, "DefElem").some((p) => p.defname === "concurrently")) return "REINDEX CONCURRENTLY";
+  if (optionEnabled(reindex?.params, "concurrently")) return "REINDEX CONCURRENTLY";
   const detach = alterCommands(node).commands.some(
     (c) => c.subtype === "AT_DetachPartition" && nodeAs(c.def, "PartitionCmd")?.concurrent,
   );
