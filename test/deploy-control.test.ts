@@ -277,7 +277,10 @@ describe("control plane", () => {
     writeFileSync(journal, "");
     const dir = writeApp(join(home, "src-migrations"), {
       procfile: `web: node server.js\nrelease: ls migrations >> ${journal}\n`,
-      appJson: { healthchecks: { web: [{ type: "startup", path: "/env" }] }, baton: { migrations: { dir: "migrations" } } },
+      appJson: {
+        healthchecks: { web: [{ type: "startup", path: "/env" }] },
+        baton: { migrations: { dir: "migrations" } },
+      },
     });
     mkdirSync(join(dir, "migrations"));
     writeFileSync(join(dir, "migrations", "001_items.sql"), "CREATE TABLE items (id bigint PRIMARY KEY, note text);\n");

@@ -1,0 +1,3 @@
+-- expect: flagged compat drop-table
+SET lock_timeout = '2s';
+DROP TABLE legacy_events;

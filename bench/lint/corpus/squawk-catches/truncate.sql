@@ -1,0 +1,3 @@
+-- expect: flagged compat truncate
+SET lock_timeout = '2s';
+TRUNCATE sessions CASCADE;

@@ -1,0 +1,2 @@
+SET lock_timeout = '2s';
+ALTER TABLE subscriptions ALTER COLUMN status DROP DEFAULT;

@@ -1,0 +1,3 @@
+-- expect: flagged compat drop-function
+SET lock_timeout = '2s';
+DROP FUNCTION order_total(bigint);

@@ -1,0 +1,3 @@
+-- expect: flagged compat drop-view
+SET lock_timeout = '2s';
+DROP VIEW active_users;
