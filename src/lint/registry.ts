@@ -17,6 +17,7 @@ import { cluster } from "./rules/cluster.js";
 import { concurrentlyInTransaction } from "./rules/concurrently-in-transaction.js";
 import { createIndexNonConcurrent } from "./rules/create-index-non-concurrent.js";
 import { detachPartitionNonConcurrent } from "./rules/detach-partition-non-concurrent.js";
+import { domainConstraintWithoutNotValid } from "./rules/domain-constraint-without-not-valid.js";
 import { dropColumn } from "./rules/drop-column.js";
 import { dropDatabase } from "./rules/drop-database.js";
 import { dropDefaultOfNotNull } from "./rules/drop-default-of-not-null.js";
@@ -85,6 +86,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   statementsAfterExclusiveLock,
   lockTable,
   enumAddValueInTransaction,
+  domainConstraintWithoutNotValid,
 ]);
 
 const BY_ID = new Map(RULES.map((rule) => [rule.id, rule]));
