@@ -4,7 +4,6 @@
 // the whole time. The app is test/fixtures/apps/web, copied per variant (VERSION and
 // behaviour.json written by the test).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,9 +11,19 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { waitFor } from "../src/core/wait.js";
 import { LoadRun, type Sample, summarize, type WindowStats } from "../src/load/load.js";
-import { RouterClient } from "../src/router/client.js";
 import { freePort } from "../src/supervisor/ports.js";
-import { cleanup, http, MAIN, tmpHome } from "./helpers.js";
+import {
+  type CliResult,
+  children,
+  killGroup,
+  note,
+  parseJson,
+  cli as runCli,
+  type ServerProc,
+  startServer as startBatonServer,
+  transcript,
+} from "./e2e-harness.js";
+import { cleanup, http, tmpHome } from "./helpers.js";
 
 /** The fixture is plain JS and not compiled, so it is read from the source tree. */
 const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
@@ -23,78 +32,6 @@ const HOST = `${APP}.localhost`;
 /** Bounds for CLI commands: a deploy is a few seconds here; a stuck one must not hang the suite. */
 const DEPLOY_TIMEOUT_MS = 60_000;
 const COMMAND_TIMEOUT_MS = 20_000;
-
-// ---- running the CLI ----
-
-interface CliResult {
-  args: string[];
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Every command and server line, shown only when a test fails. */
-const transcript: string[] = [];
-const note = (line: string): void => {
-  transcript.push(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
-};
-/** Children this file started (CLI commands, servers), killed in `after` whatever happened. */
-const children = new Set<ChildProcess>();
-
-function cli(home: string, args: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<CliResult> {
-  const started = Date.now();
-  const child = spawn(process.execPath, [MAIN, ...args, "--home", home], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, BATON_LOG_LEVEL: "warn" },
-  });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => {
-    note(`baton ${args.join(" ")}: still running after ${timeoutMs} ms, killed`);
-    child.kill("SIGKILL");
-  }, timeoutMs);
-  return new Promise((resolve) => {
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      const result = { args, code, signal, stdout, stderr, ms: Date.now() - started };
-      note(
-        `baton ${args.join(" ")} → ${code ?? signal} in ${result.ms} ms\n${indent(stdout.slice(0, 4000))}${indent(stderr.slice(0, 4000))}`,
-      );
-      resolve(result);
-    });
-  });
-}
-
-const indent = (text: string): string =>
-  text.trim() === ""
-    ? ""
-    : `${text
-        .trimEnd()
-        .split("\n")
-        .map((l) => `    ${l}`)
-        .join("\n")}\n`;
-
-/** The JSON a `--json` command printed (the whole stdout, or from its first line that opens one). */
-function parseJson(result: CliResult): unknown {
-  const text = result.stdout.trim();
-  try {
-    return JSON.parse(text);
-  } catch {
-    const at = text.search(/^[[{]/m);
-    if (at >= 0) return JSON.parse(text.slice(at));
-    throw new Error(`baton ${result.args.join(" ")} printed no JSON:\n${result.stdout}\n${result.stderr}`);
-  }
-}
 
 // ---- what the CLI prints (docs/cli.md) ----
 
@@ -160,16 +97,6 @@ function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
     return false;
-  }
-}
-
-function killGroup(pid: number): void {
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, "SIGKILL");
-    } catch {
-      // gone already
-    }
   }
 }
 
@@ -296,7 +223,7 @@ describe("deploy end to end: the real CLI and server under continuous load", () 
   const work = tmpHome();
   const pidDir = join(work, "pids");
   let port = 0;
-  let server: { proc: ChildProcess; exited: Promise<void> } | undefined;
+  let server: ServerProc | undefined;
   let routerPid: number | undefined;
   let load: Load | undefined;
   let socket: KeptSocket | undefined;
@@ -304,7 +231,7 @@ describe("deploy end to end: the real CLI and server under continuous load", () 
   const drainWindows: Array<[number, number]> = [];
   let serial = 0;
 
-  const baton = (args: string[], timeoutMs?: number) => cli(home, args, timeoutMs);
+  const baton = (args: string[], timeoutMs = COMMAND_TIMEOUT_MS) => runCli(home, args, timeoutMs);
 
   /** A fresh copy of the fixture with its VERSION, behaviour.json, app.json and Procfile. */
   const variant = (v: Variant): string => {
@@ -330,33 +257,9 @@ describe("deploy end to end: the real CLI and server under continuous load", () 
   const allPids = (): number[] => (existsSync(pidDir) ? readdirSync(pidDir).map(Number) : []);
 
   const startServer = async (): Promise<void> => {
-    const proc = spawn(
-      process.execPath,
-      [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BATON_LOG_LEVEL: "info" } },
-    );
-    children.add(proc);
-    proc.stdout.on("data", (d: Buffer) => note(`server: ${String(d).trimEnd()}`));
-    proc.stderr.on("data", (d: Buffer) => note(`server! ${String(d).trimEnd()}`));
-    const exited = new Promise<void>((resolve) =>
-      proc.once("exit", (code, signal) => {
-        note(`server exited: ${code ?? signal}`);
-        children.delete(proc);
-        resolve();
-      }),
-    );
-    server = { proc, exited };
-    await waitFor(
-      "`baton server` to answer `baton apps`",
-      async () => {
-        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error("baton server exited");
-        return (await baton(["apps", "--json"], 10_000)).code === 0 ? true : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
-    const health = await new RouterClient(join(home, "router.sock")).health();
-    assert.equal(health.port, port, "the router listens on the server's --port");
-    routerPid = health.pid;
+    server = await startBatonServer(home, port);
+    assert.equal(server.router.port, port, "the router listens on the server's --port");
+    routerPid = server.router.pid;
   };
 
   const killServer = async (): Promise<void> => {

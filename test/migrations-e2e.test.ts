@@ -4,7 +4,6 @@
 // postdeploy after the old release stopped, roll back a failing migration, and the release phase's
 // advisory lock and lock_timeout, each checked in the database itself.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,9 +11,19 @@ import { fileURLToPath } from "node:url";
 import type pg from "pg";
 import { waitFor } from "../src/core/wait.js";
 import { LoadRun, type WindowStats } from "../src/load/load.js";
-import { RouterClient } from "../src/router/client.js";
 import { freePort } from "../src/supervisor/ports.js";
-import { cleanup, http, MAIN, tmpHome } from "./helpers.js";
+import {
+  children,
+  indent,
+  killGroup,
+  note,
+  parseJson,
+  cli as runCli,
+  type ServerProc,
+  startServer as startBatonServer,
+  transcript,
+} from "./e2e-harness.js";
+import { cleanup, http, tmpHome } from "./helpers.js";
 import { type Postgres, startPostgres } from "./postgres.js";
 
 /** The example is plain JS and not compiled, so it is read from the source tree. */
@@ -42,14 +51,7 @@ const APPLIED_AFTER_CONTRACT = ["001_create_items.sql", "002_add_note.sql", "003
 const BASE_COLUMNS = ["id", "name", "created_at"];
 const NOTE_COLUMNS = [...BASE_COLUMNS, "note"];
 
-// ---- the CLI, with a transcript shown only when a test fails ----
-
-interface CliResult {
-  args: string[];
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+// ---- what the CLI prints ----
 
 interface StepJson {
   name: string;
@@ -76,12 +78,6 @@ interface InstanceJson {
   state: string;
 }
 
-const transcript: string[] = [];
-const note = (line: string): void => {
-  transcript.push(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
-};
-const children = new Set<ChildProcess>();
-
 /** The server and the commands get no PG* variables of the caller: only what the app sets. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -89,61 +85,6 @@ function cleanEnv(): NodeJS.ProcessEnv {
     if (!key.startsWith("PG") && key !== "DATABASE_URL" && key !== "NODE_PATH") env[key] = value;
   }
   return env;
-}
-
-function cli(home: string, args: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<CliResult> {
-  const child = spawn(process.execPath, [MAIN, ...args, "--home", home], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...cleanEnv(), BATON_LOG_LEVEL: "warn" },
-  });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => {
-    note(`baton ${args.join(" ")}: still running after ${timeoutMs} ms, killed`);
-    child.kill("SIGKILL");
-  }, timeoutMs);
-  return new Promise((resolve) => {
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      note(`baton ${args.join(" ")} → ${code}\n${indent(stdout.slice(0, 3000))}${indent(stderr.slice(0, 3000))}`);
-      resolve({ args, code, stdout, stderr });
-    });
-  });
-}
-
-const indent = (text: string): string =>
-  text.trim() === ""
-    ? ""
-    : `${text
-        .trimEnd()
-        .split("\n")
-        .map((l) => `    ${l}`)
-        .join("\n")}\n`;
-
-function parseJson<T>(result: CliResult): T {
-  try {
-    return JSON.parse(result.stdout) as T;
-  } catch {
-    throw new Error(`baton ${result.args.join(" ")} printed no JSON:\n${result.stdout}\n${result.stderr}`);
-  }
-}
-
-function killGroup(pid: number): void {
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, "SIGKILL");
-    } catch {
-      // gone already
-    }
-  }
 }
 
 // ---- the app, in code versions ----
@@ -200,7 +141,7 @@ describe("migrations end to end: a real PostgreSQL, the real CLI and server, und
   const work = tmpHome();
   let db: Postgres | undefined;
   let port = 0;
-  let server: { proc: ChildProcess; exited: Promise<void> } | undefined;
+  let server: ServerProc | undefined;
   let routerPid: number | undefined;
   let load: Load | undefined;
   let serial = 0;
@@ -208,7 +149,7 @@ describe("migrations end to end: a real PostgreSQL, the real CLI and server, und
   let current = 0;
   let lastDeployId = 0;
 
-  const baton = (args: string[], timeoutMs?: number) => cli(home, args, timeoutMs);
+  const baton = (args: string[], timeoutMs = COMMAND_TIMEOUT_MS) => runCli(home, args, timeoutMs, cleanEnv());
   const pgdb = (): Postgres => {
     assert.ok(db !== undefined, "PostgreSQL did not start (see the before hook)");
     return db;
@@ -233,31 +174,8 @@ describe("migrations end to end: a real PostgreSQL, the real CLI and server, und
   };
 
   const startServer = async (): Promise<void> => {
-    const proc = spawn(
-      process.execPath,
-      [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...cleanEnv(), BATON_LOG_LEVEL: "info" } },
-    );
-    children.add(proc);
-    proc.stdout.on("data", (d: Buffer) => note(`server: ${String(d).trimEnd()}`));
-    proc.stderr.on("data", (d: Buffer) => note(`server! ${String(d).trimEnd()}`));
-    const exited = new Promise<void>((resolve) =>
-      proc.once("exit", (code, signal) => {
-        note(`server exited: ${code ?? signal}`);
-        children.delete(proc);
-        resolve();
-      }),
-    );
-    server = { proc, exited };
-    await waitFor(
-      "`baton server` to answer `baton apps`",
-      async () => {
-        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error("baton server exited");
-        return (await baton(["apps", "--json"], 10_000)).code === 0 ? true : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
-    routerPid = (await new RouterClient(join(home, "router.sock")).health()).pid;
+    server = await startBatonServer(home, port, cleanEnv());
+    routerPid = server.router.pid;
   };
 
   const deploy = async (dir: string): Promise<DeployJson> => {

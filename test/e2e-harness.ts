@@ -1,0 +1,137 @@
+// What the end-to-end tests share: running the real CLI and `baton server` as child processes,
+// with a transcript of every command that is shown only when a test fails. Module state is per
+// test file (node --test runs each file in its own process).
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { waitFor } from "../src/core/wait.js";
+import { RouterClient } from "../src/router/client.js";
+import { MAIN } from "./helpers.js";
+
+export interface CliResult {
+  args: string[];
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Every command and server line, shown only when a test fails. */
+export const transcript: string[] = [];
+export const note = (line: string): void => {
+  transcript.push(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
+};
+/** Children this file started (CLI commands, servers), killed in `after` whatever happened. */
+export const children = new Set<ChildProcess>();
+
+export const indent = (text: string): string =>
+  text.trim() === ""
+    ? ""
+    : `${text
+        .trimEnd()
+        .split("\n")
+        .map((l) => `    ${l}`)
+        .join("\n")}\n`;
+
+/** `baton ARGS --home HOME` to completion, killed after `timeoutMs`; never throws. */
+export function cli(
+  home: string,
+  args: string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CliResult> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [MAIN, ...args, "--home", home], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...env, BATON_LOG_LEVEL: "warn" },
+  });
+  children.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d;
+  });
+  const timer = setTimeout(() => {
+    note(`baton ${args.join(" ")}: still running after ${timeoutMs} ms, killed`);
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  return new Promise((resolve) => {
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      const result = { args, code, signal, stdout, stderr, ms: Date.now() - started };
+      note(
+        `baton ${args.join(" ")} → ${code ?? signal} in ${result.ms} ms\n${indent(stdout.slice(0, 4000))}${indent(stderr.slice(0, 4000))}`,
+      );
+      resolve(result);
+    });
+  });
+}
+
+/** The JSON a `--json` command printed (the whole stdout, or from its first line that opens one). */
+export function parseJson<T = unknown>(result: CliResult): T {
+  const text = result.stdout.trim();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    const at = text.search(/^[[{]/m);
+    if (at >= 0) return JSON.parse(text.slice(at)) as T;
+    throw new Error(`baton ${result.args.join(" ")} printed no JSON:\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+export function killGroup(pid: number): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+}
+
+export interface ServerProc {
+  proc: ChildProcess;
+  exited: Promise<void>;
+  /** The router the server started or adopted. */
+  router: { pid: number; port: number };
+}
+
+/** `baton server` in the foreground, ready once `baton apps --json` answers. */
+export async function startServer(
+  home: string,
+  port: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ServerProc> {
+  const proc = spawn(
+    process.execPath,
+    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...env, BATON_LOG_LEVEL: "info" },
+    },
+  );
+  children.add(proc);
+  proc.stdout.on("data", (d: Buffer) => note(`server: ${String(d).trimEnd()}`));
+  proc.stderr.on("data", (d: Buffer) => note(`server! ${String(d).trimEnd()}`));
+  const exited = new Promise<void>((resolve) =>
+    proc.once("exit", (code, signal) => {
+      note(`server exited: ${code ?? signal}`);
+      children.delete(proc);
+      resolve();
+    }),
+  );
+  await waitFor(
+    "`baton server` to answer `baton apps`",
+    async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error("baton server exited");
+      return (await cli(home, ["apps", "--json"], 10_000, env)).code === 0 ? true : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const health = await new RouterClient(join(home, "router.sock")).health();
+  return { proc, exited, router: { pid: health.pid, port: health.port } };
+}
