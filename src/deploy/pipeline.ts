@@ -169,7 +169,12 @@ export class Pipeline {
           details: await this.stopOld("web", release?.version ?? 0),
         }));
       }
-      if (!this.switched) this.goLive(release);
+      if (!this.switched) {
+        // No web process: the new Release is live from here (its workers replace the old ones
+        // next), so what fails after this point is reported, never undone half-way.
+        this.goLive(release);
+        this.switched = true;
+      }
 
       const others = config.processes.filter((p) => p.name !== "web");
       const oldOthers = this.deps.instances
