@@ -9,7 +9,7 @@ import { Instance, type InstanceSpec } from "../src/supervisor/instance.js";
 import { followFile, readLastLines, rotateIfLarger } from "../src/supervisor/logs.js";
 import { freePort } from "../src/supervisor/ports.js";
 import { isSameProcess, parseProcStat, processStartTime } from "../src/supervisor/process-info.js";
-import { probe, waitReady } from "../src/supervisor/readiness.js";
+import { fetchBody, waitChecks } from "../src/supervisor/readiness.js";
 import { type CrashInfo, CrashKeeper, type RestartPolicy } from "../src/supervisor/restart.js";
 import { smokeTest } from "../src/supervisor/smoke.js";
 import { cleanup, tmpHome } from "./helpers.js";
@@ -86,10 +86,10 @@ function start(spec: InstanceSpec): Instance {
 }
 
 function ready(instance: Instance): Promise<unknown> {
-  return waitReady(
+  return waitChecks(
     instance.spec.port,
-    { path: "/health", passes: 1, intervalMs: 20, timeoutMs: 1_000, bootTimeoutMs: 15_000 },
-    instance.exited,
+    [{ path: "/health", timeoutMs: 1_000, initialDelayMs: 0, content: undefined, port: undefined }],
+    { passes: 1, intervalMs: 20, bootTimeoutMs: 15_000, exited: instance.exited },
   );
 }
 
@@ -302,7 +302,7 @@ describe("supervisor", () => {
       assert.equal(last, done[5]?.instance);
       assert.equal(last.spec.port, spec.port);
       await ready(last);
-      assert.equal(await probe(spec.port, "/health", 1_000), 200);
+      assert.equal((await fetchBody(spec.port, "/health", 1_000)).status, 200);
       // A stop that was asked for is not a crash.
       await last.stop(5_000);
       assert.equal(keeper.state, "stopped");

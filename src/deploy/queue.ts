@@ -57,10 +57,6 @@ export class DeployQueue {
     });
   }
 
-  isBusy(app: string): boolean {
-    return this.running.has(app);
-  }
-
   /** Resolves once every running deploy has ended. */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);

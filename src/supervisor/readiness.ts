@@ -2,60 +2,6 @@ import { request } from "node:http";
 import { BatonError } from "../core/errors.js";
 import { delay } from "../core/wait.js";
 
-export interface ReadinessCheck {
-  path: string;
-  /** Consecutive passes needed. */
-  passes: number;
-  intervalMs: number;
-  /** Per-attempt timeout. */
-  timeoutMs: number;
-  /** Overall boot timeout. */
-  bootTimeoutMs: number;
-}
-
-/** GET once; resolves with the status (0 when no answer). */
-export function probe(port: number, path: string, timeoutMs: number, host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host, port, path, method: "GET", agent: false }, (res) => {
-      res.resume();
-      res.once("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.setTimeout(timeoutMs, () => req.destroy());
-    req.once("error", () => resolve(0));
-    req.end();
-  });
-}
-
-/**
- * Wait until the instance answers its readiness path with 2xx `passes` times in a row. Fails with
- * BATON_TIMEOUT after the boot timeout, or at once when `exited` settles (the app crashed).
- */
-export async function waitReady(
-  port: number,
-  check: ReadinessCheck,
-  exited: Promise<unknown>,
-  signal?: AbortSignal,
-): Promise<{ attempts: number; ms: number }> {
-  const started = Date.now();
-  let crashed = false;
-  void exited.then(() => {
-    crashed = true;
-  });
-  let streak = 0;
-  let attempts = 0;
-  while (Date.now() - started < check.bootTimeoutMs) {
-    if (crashed) throw new BatonError("BATON_TIMEOUT", `the instance on port ${port} exited before it became ready`);
-    attempts++;
-    const status = await probe(port, check.path, check.timeoutMs);
-    streak = status >= 200 && status < 300 ? streak + 1 : 0;
-    if (streak >= check.passes) return { attempts, ms: Date.now() - started };
-    await delay(check.intervalMs, signal);
-  }
-  throw new BatonError("BATON_TIMEOUT", `the instance on port ${port} was not ready within ${check.bootTimeoutMs} ms`, {
-    details: { port, path: check.path, attempts },
-  });
-}
-
 /** One HTTP check as app.json's healthchecks describe it (resolved). */
 export interface HttpCheck {
   path: string;
@@ -67,30 +13,41 @@ export interface HttpCheck {
   port: number | undefined;
 }
 
-/** GET once and read the body; resolves { status: 0 } when there is no answer in time. */
+/**
+ * GET once and read at most 64 KiB of the body. One deadline covers the whole exchange, body
+ * included, so an instance that sends its head and then stalls cannot hold a check; an answer that
+ * breaks off counts as none ({ status: 0 }). Readiness, smoke requests and tests use it.
+ */
 export function fetchBody(
   port: number,
   path: string,
   timeoutMs: number,
-  host = "127.0.0.1",
+  { host = "127.0.0.1", headers = {} }: { host?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request(
-      { host, port, path, method: "GET", agent: false, headers: { "x-baton-check": "readiness" } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          // A check reads at most 64 KiB: enough to find its `content`, never a memory risk.
-          if (size < 65_536) chunks.push(chunk);
-          size += chunk.length;
-        });
-        res.once("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-        res.once("error", () => resolve({ status: 0, body: "" }));
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy());
-    req.once("error", () => resolve({ status: 0, body: "" }));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (status: number): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve({ status, body: status === 0 ? "" : Buffer.concat(chunks).toString("utf8") });
+    };
+    const req = request({ host, port, path, method: "GET", agent: false, headers }, (res) => {
+      res.on("data", (chunk: Buffer) => {
+        // A check needs at most 64 KiB to find its `content`; never a memory risk.
+        if (size < 65_536) chunks.push(chunk);
+        size += chunk.length;
+      });
+      res.once("end", () => finish(res.statusCode ?? 0));
+      res.once("error", () => finish(0));
+      res.once("close", () => finish(res.complete ? (res.statusCode ?? 0) : 0));
+    });
+    const timer = setTimeout(() => finish(0), timeoutMs);
+    req.once("error", () => finish(0));
+    req.once("close", () => finish(0));
     req.end();
   });
 }
@@ -138,7 +95,9 @@ export async function waitChecks(
         );
       }
       attempts++;
-      const { status, body } = await fetchBody(check.port ?? port, check.path, check.timeoutMs);
+      const { status, body } = await fetchBody(check.port ?? port, check.path, check.timeoutMs, {
+        headers: { "x-baton-check": "readiness" },
+      });
       const passed = status >= 200 && status < 300 && (check.content === undefined || body.includes(check.content));
       last =
         status === 0
