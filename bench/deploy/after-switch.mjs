@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { readOptions } from "../options.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(ROOT, "dist/src/cli/main.js");
@@ -20,11 +20,17 @@ const { LoadRun } = await import(join(ROOT, "dist/src/load/load.js"));
 const { ApiClient } = await import(join(ROOT, "dist/src/api/client.js"));
 const { freePort } = await import(join(ROOT, "dist/src/supervisor/ports.js"));
 
-const { values } = parseArgs({
+const USAGE = "usage: node bench/deploy/after-switch.mjs [--deploys 4] [--warmup-count 300]";
+const { int } = readOptions({
+  usage: USAGE,
+  fail: (message) => {
+    console.error(`after-switch: ${message}`);
+    process.exit(1);
+  },
   options: { deploys: { type: "string", default: "4" }, "warmup-count": { type: "string", default: "300" } },
 });
-const deploys = Math.min(Math.max(Number(values.deploys) || 4, 1), 20);
-const warmupCount = Math.min(Math.max(Number(values["warmup-count"]) || 300, 1), 100_000);
+const deploys = int("deploys", 1, 20);
+const warmupCount = int("warmup-count", 1, 100_000);
 
 // examples/hello with the warm-up count asked for.
 const app = mkdtempSync(join(tmpdir(), "baton-after-switch-app-"));

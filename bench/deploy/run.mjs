@@ -11,7 +11,7 @@ import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "no
 import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { readOptions } from "../options.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(ROOT, "dist/src/cli/main.js");
@@ -36,26 +36,17 @@ const USAGE = `usage: node bench/deploy/run.mjs [--deploys N] [--steady S] [--co
                    baseline pools these with the first window`;
 
 function options() {
-  const { values } = parseArgs({
+  const { int } = readOptions({
+    usage: USAGE,
+    fail,
     options: {
       deploys: { type: "string", default: "5" },
       steady: { type: "string", default: "10" },
       connections: { type: "string", default: "2" },
       "slow-connections": { type: "string", default: "8" },
       gap: { type: "string", default: "4" },
-      help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const int = (name, min, max) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < min || n > max)
-      fail(`--${name} must be an integer from ${min} to ${max}\n${USAGE}`);
-    return n;
-  };
   return {
     deploys: int("deploys", 1, 50),
     steadyS: int("steady", 1, 120),

@@ -20,7 +20,7 @@ import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "no
 import { join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { readOptions } from "../options.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -70,7 +70,9 @@ const USAGE = `usage: node bench/lint/run.mjs [options]      (after npm run buil
   --skip-speed        correctness table only`;
 
 function options() {
-  const { values } = parseArgs({
+  const { values, int } = readOptions({
+    usage: USAGE,
+    fail,
     options: {
       "cold-runs": { type: "string", default: "5" },
       "warm-runs": { type: "string", default: "20" },
@@ -80,19 +82,8 @@ function options() {
       "no-squawk": { type: "boolean", default: false },
       "record-squawk": { type: "boolean", default: false },
       "skip-speed": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const int = (name, min, max) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < min || n > max)
-      fail(`--${name} must be an integer from ${min} to ${max}\n${USAGE}`);
-    return n;
-  };
   const statements = int("statements", 10, 100_000);
   if (statements % 10 !== 0) fail(`--statements must be a multiple of 10\n${USAGE}`);
   if (!/^[0-9A-Za-z.+-]+$/.test(values["squawk-version"])) fail(`--squawk-version: not a version\n${USAGE}`);

@@ -9,7 +9,7 @@ import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "no
 import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { readOptions } from "../options.mjs";
 import { median, ProcessSampler, runWrk } from "./measure.mjs";
 import {
   assertAlive,
@@ -50,24 +50,15 @@ const USAGE = `usage: node bench/router/run.mjs [--rounds N] [--duration S] [--w
   --warmup S     seconds of the discarded wrk run before each measured one (default 3)`;
 
 function options() {
-  const { values } = parseArgs({
+  const { int } = readOptions({
+    usage: USAGE,
+    fail,
     options: {
       rounds: { type: "string", default: "3" },
       duration: { type: "string", default: "10" },
       warmup: { type: "string", default: "3" },
-      help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const int = (name, min, max) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < min || n > max)
-      fail(`--${name} must be an integer from ${min} to ${max}\n${USAGE}`);
-    return n;
-  };
   return { rounds: int("rounds", 1, 50), durationS: int("duration", 1, 600), warmupS: int("warmup", 0, 60) };
 }
 
