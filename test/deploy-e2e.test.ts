@@ -15,6 +15,8 @@ import { freePort } from "../src/supervisor/ports.js";
 import {
   type CliResult,
   children,
+  type DeployJson,
+  type InstanceJson,
   killGroup,
   note,
   parseJson,
@@ -34,35 +36,6 @@ const DEPLOY_TIMEOUT_MS = 60_000;
 const COMMAND_TIMEOUT_MS = 20_000;
 
 // ---- what the CLI prints (docs/cli.md) ----
-
-interface StepJson {
-  name: string;
-  status: string;
-  durationMs: number;
-  details: Record<string, unknown>;
-}
-
-interface DeployJson {
-  id: number;
-  app: string;
-  kind: string;
-  status: string;
-  version: number | null;
-  fromVersion: number | null;
-  durationMs: number;
-  failedRequests: number | null;
-  error: { code: string; message: string; hint?: string } | null;
-  steps: StepJson[];
-}
-
-interface InstanceJson {
-  id: string;
-  type: string;
-  version: number;
-  pid: number;
-  port: number | null;
-  state: string;
-}
 
 interface StatusJson {
   app: string;

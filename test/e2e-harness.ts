@@ -16,6 +16,37 @@ export interface CliResult {
   ms: number;
 }
 
+// ---- what the CLI prints with --json (docs/cli.md) ----
+
+export interface StepJson {
+  name: string;
+  status: string;
+  durationMs: number;
+  details: Record<string, unknown>;
+}
+
+export interface DeployJson {
+  id: number;
+  app: string;
+  kind: string;
+  status: string;
+  version: number | null;
+  fromVersion: number | null;
+  durationMs: number;
+  failedRequests: number | null;
+  error: { code: string; message: string; hint?: string } | null;
+  steps: StepJson[];
+}
+
+export interface InstanceJson {
+  id: string;
+  type: string;
+  version: number;
+  pid: number;
+  port: number | null;
+  state: string;
+}
+
 /** Every command and server line, shown only when a test fails. */
 export const transcript: string[] = [];
 export const note = (line: string): void => {

@@ -14,12 +14,15 @@ import { LoadRun, type WindowStats } from "../src/load/load.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
   children,
+  type DeployJson,
+  type InstanceJson,
   indent,
   killGroup,
   note,
   parseJson,
   cli as runCli,
   type ServerProc,
+  type StepJson,
   startServer as startBatonServer,
   transcript,
 } from "./e2e-harness.js";
@@ -52,31 +55,6 @@ const BASE_COLUMNS = ["id", "name", "created_at"];
 const NOTE_COLUMNS = [...BASE_COLUMNS, "note"];
 
 // ---- what the CLI prints ----
-
-interface StepJson {
-  name: string;
-  status: string;
-  durationMs: number | null;
-  details: Record<string, unknown>;
-}
-
-interface DeployJson {
-  id: number;
-  status: string;
-  version: number | null;
-  fromVersion: number | null;
-  failedRequests: number | null;
-  error: { code: string; message: string; hint?: string } | null;
-  steps: StepJson[];
-}
-
-interface InstanceJson {
-  id: string;
-  type: string;
-  version: number;
-  pid: number;
-  state: string;
-}
 
 /** The server and the commands get no PG* variables of the caller: only what the app sets. */
 function cleanEnv(): NodeJS.ProcessEnv {
