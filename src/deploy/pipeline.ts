@@ -39,6 +39,8 @@ const STREAM_CLOSE_WINDOW_MS = 1_000;
 export class Pipeline {
   private readonly steps: StepRecorder;
   private booted: Booted[] = [];
+  /** The Release this deploy made, once the stage step made it. */
+  private release: ReleaseRecord | undefined;
   private switched = false;
 
   constructor(
@@ -61,32 +63,29 @@ export class Pipeline {
       kind: this.deploy.kind,
       from: fromVersion,
     });
-    let release: ReleaseRecord | undefined;
     try {
-      release = await this.steps
-        .run("stage", async (ctx) => {
-          const staged = await prepareRelease(this.deps, this.deploy, ctx, (version) => {
-            // Linked at once, so a failure later in this step still finds the Release to discard.
-            this.deploy = store.updateDeploy(this.deploy.id, { version });
-          });
-          this.deploy = store.updateDeploy(this.deploy.id, { version: staged.version });
-          return { details: { version: staged.version, source: staged.source, path: staged.path } };
-        })
-        .then(() => store.getRelease(app.name, this.deploy.version ?? 0));
-      if (release === undefined)
-        throw new BatonError("BATON_STATE_CORRUPT", "the staged release is missing from the store");
-      const config = release.appConfig as ResolvedConfig;
+      await this.steps.run("stage", async (ctx) => {
+        const release = await prepareRelease(this.deps, this.deploy, ctx, (version) => {
+          // Linked at once, so a failure later in this step still finds the Release to discard.
+          this.deploy = store.updateDeploy(this.deploy.id, { version });
+        });
+        this.release = release;
+        return { details: { version: release.version, source: release.source, path: release.path } };
+      });
+      const staged = this.release;
+      if (staged === undefined) throw new BatonError("BATON_STATE_CORRUPT", "the stage step made no release");
+      const config = staged.appConfig as ResolvedConfig;
       const strategy = (this.deploy.request.strategy as string | undefined) ?? config.strategy;
       if (strategy !== "preboot")
         this.steps.say(`       strategy "${strategy}" is not available yet: deploying with preboot`);
-      const env = { ...this.deps.baseEnv, ...release.configVars };
+      const env = { ...this.deps.baseEnv, ...staged.configVars };
       const isRollback = this.deploy.kind === "rollback";
 
       if (isRollback || this.deploy.kind === "config")
-        this.steps.skip("build", `the code of ${release.source.replace(/^rollback to /, "")} is already built`);
+        this.steps.skip("build", `the code of ${staged.source.replace(/^rollback to /, "")} is already built`);
       else if (config.buildCommand === undefined)
         this.steps.skip("build", "no build command (no package.json, no baton.build)");
-      else await this.steps.run("build", (ctx) => buildRelease(release as ReleaseRecord, config, env, ctx));
+      else await this.steps.run("build", (ctx) => buildRelease(staged, config, env, ctx));
 
       const hookMs = config.timeouts.releaseMs;
       if (config.predeployCommand === undefined)
@@ -94,22 +93,20 @@ export class Pipeline {
       else if (isRollback) this.steps.skip("predeploy", "rollbacks skip predeploy");
       else {
         const command = config.predeployCommand;
-        await this.steps.run("predeploy", (ctx) =>
-          runHook("predeploy", command, release as ReleaseRecord, env, hookMs, ctx),
-        );
+        await this.steps.run("predeploy", (ctx) => runHook("predeploy", command, staged, env, hookMs, ctx));
       }
 
       if (config.migrations === undefined) this.steps.skip("lint", "app.json has no baton.migrations");
       else if (isRollback) this.steps.skip("lint", "rollbacks run no migrations");
       else {
         const previous = fromVersion === null ? undefined : store.getRelease(app.name, fromVersion);
-        await this.steps.run("lint", (ctx) => lintNewMigrations(release as ReleaseRecord, previous, config, env, ctx));
+        await this.steps.run("lint", (ctx) => lintNewMigrations(staged, previous, config, env, ctx));
       }
 
       if (config.releaseCommand === undefined) this.steps.skip("release", "the Procfile has no release command");
       else if (isRollback && this.deploy.request.releasePhase !== true)
         this.steps.skip("release", "rollbacks skip the release phase (use --release-phase to run it)");
-      else await this.steps.run("release", (ctx) => runReleasePhase(release as ReleaseRecord, config, env, ctx));
+      else await this.steps.run("release", (ctx) => runReleasePhase(staged, config, env, ctx));
 
       const web = config.processes.find((p) => p.name === "web");
       const webQuantity = web === undefined ? 0 : Math.max(web.quantity, 1);
@@ -118,7 +115,7 @@ export class Pipeline {
           this.steps.skip(name, "the Procfile has no web process");
       } else {
         await this.steps.run("boot", async () => {
-          await boot(this.deps, release as ReleaseRecord, web, webQuantity, (b) => this.booted.push(b));
+          await boot(this.deps, staged, web, webQuantity, (b) => this.booted.push(b));
           return {
             details: {
               instances: this.booted.map((b) => ({ id: b.record.id, port: b.record.port, readyMs: b.readyMs })),
@@ -138,14 +135,14 @@ export class Pipeline {
           checkStillRunning(this.booted);
           await traffic.putApp({ name: app.name, domains: app.domains, isDefault: app.isDefault });
           const pool: PoolSpec = {
-            id: poolId(app.name, release?.version ?? 0, this.deploy.id),
-            release: releaseName(release?.version ?? 0),
+            id: poolId(app.name, staged.version, this.deploy.id),
+            release: releaseName(staged.version),
             targets: this.booted.map((b) => ({ host: "127.0.0.1", port: b.record.port ?? 0 })),
             healthPath: config.readiness[0]?.path ?? "/",
           };
           const { previous } = await traffic.swap(app.name, pool);
           this.switched = true;
-          this.goLive(release as ReleaseRecord);
+          this.goLive(staged);
           this.deploy = store.updateDeploy(this.deploy.id, {
             details: {
               ...this.deploy.details,
@@ -166,25 +163,25 @@ export class Pipeline {
           return { details: { ...report } };
         });
         await this.steps.run("stop", async () => ({
-          details: await this.stopOld("web", release?.version ?? 0),
+          details: await this.stopOld("web", staged.version),
         }));
       }
       if (!this.switched) {
         // No web process: the new Release is live from here (its workers replace the old ones
         // next), so what fails after this point is reported, never undone half-way.
-        this.goLive(release);
+        this.goLive(staged);
         this.switched = true;
       }
 
       const others = config.processes.filter((p) => p.name !== "web");
       const oldOthers = this.deps.instances
         .list({ app: app.name })
-        .filter((i) => i.type !== "web" && i.version !== release?.version);
+        .filter((i) => i.type !== "web" && i.version !== staged.version);
       if (others.every((p) => p.quantity === 0) && oldOthers.length === 0)
         this.steps.skip("processes", "no other process types to run");
       else
         await this.steps.run("processes", async () => ({
-          details: await replaceProcesses(this.deps, release as ReleaseRecord, config),
+          details: await replaceProcesses(this.deps, staged, config),
         }));
 
       let postdeployError: DeployRecord["error"] = null;
@@ -193,9 +190,7 @@ export class Pipeline {
       else {
         const command = config.postdeployCommand;
         try {
-          await this.steps.run("postdeploy", (ctx) =>
-            runHook("postdeploy", command, release as ReleaseRecord, env, hookMs, ctx),
-          );
+          await this.steps.run("postdeploy", (ctx) => runHook("postdeploy", command, staged, env, hookMs, ctx));
         } catch (error) {
           // The new release is live and stays live: report the failed contract step, undo nothing.
           postdeployError = deployError(error);
@@ -218,7 +213,7 @@ export class Pipeline {
           cleanupError: { code: failure.code, message: failure.message },
         });
       }
-      await this.abandon(release);
+      await this.abandon(this.release);
       return await this.finish("failed", deployError(failure), statsBefore);
     }
   }
