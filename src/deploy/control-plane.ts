@@ -1,5 +1,6 @@
 import { BatonError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
+import { settledWithin } from "../core/wait.js";
 import type { DeployKind, DeployRecord, InstanceRecord, Store } from "../store/store.js";
 import { EventLog } from "./events.js";
 import { InstanceRegistry } from "./instances.js";
@@ -8,6 +9,9 @@ import { Pipeline, type PipelineDeps } from "./pipeline.js";
 import { DeployQueue } from "./queue.js";
 import { type RecoveryReport, recover } from "./recovery.js";
 import type { TrafficDriver } from "./traffic.js";
+
+/** How long `baton shutdown` lets a running deploy finish before stopping everything anyway. */
+const SHUTDOWN_DEPLOY_WAIT_MS = 60_000;
 
 /** App names as the router accepts them, kept short enough for host names. */
 const APP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -162,7 +166,12 @@ export class ControlPlane {
 
   /** Stop every instance and forget them (`baton shutdown`). */
   async stopAll(): Promise<number> {
-    await this.queue.idle();
+    // A running deploy gets a while to finish; a build can take minutes, and shutdown must end.
+    if (!(await settledWithin(this.queue.idle(), SHUTDOWN_DEPLOY_WAIT_MS))) {
+      this.opts.log.warn("a deploy was still running at shutdown; its instances are stopped with the rest", {
+        waitedMs: SHUTDOWN_DEPLOY_WAIT_MS,
+      });
+    }
     const all = this.instances.list();
     await Promise.all(all.map((i) => this.instances.stop(i.id)));
     return all.length;
