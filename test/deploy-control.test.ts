@@ -43,7 +43,12 @@ function writeApp(dir: string, files: { procfile?: string; appJson?: unknown }):
   writeFileSync(join(dir, "server.js"), SERVER_JS);
   writeFileSync(join(dir, "journal.js"), JOURNAL_JS);
   writeFileSync(join(dir, "Procfile"), files.procfile ?? "web: node server.js\n");
-  const appJson = files.appJson ?? { healthchecks: { web: [{ type: "startup", path: "/env" }] } };
+  const appJson = (files.appJson ?? { healthchecks: { web: [{ type: "startup", path: "/env" }] } }) as {
+    baton?: Record<string, unknown>;
+  };
+  // These tests are about the pipeline's other steps; the bake has its own (strategies-e2e).
+  if (typeof appJson === "object" && appJson !== null && !Array.isArray(appJson))
+    appJson.baton = { bakeMs: 0, ...appJson.baton };
   writeFileSync(join(dir, "app.json"), JSON.stringify(appJson));
   return dir;
 }

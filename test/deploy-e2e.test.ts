@@ -16,6 +16,7 @@ import {
   type CliResult,
   children,
   type DeployJson,
+  explained,
   type InstanceJson,
   killGroup,
   note,
@@ -23,7 +24,6 @@ import {
   cli as runCli,
   type ServerProc,
   startServer as startBatonServer,
-  transcript,
 } from "./e2e-harness.js";
 import { cleanup, http, tmpHome } from "./helpers.js";
 
@@ -339,21 +339,6 @@ describe("deploy end to end: the real CLI and server under continuous load", () 
       `${what}: ${stats.failed} of ${stats.requests} failed: ${JSON.stringify(stats.failures)}`,
     );
   };
-
-  /** Show the transcript of the whole file when a test failed (vite's habit: quiet unless it fails). */
-  const explained =
-    (fn: () => Promise<void>): (() => Promise<void>) =>
-    async () => {
-      try {
-        await fn();
-        if (process.env.BATON_E2E_TRANSCRIPT) process.stderr.write(`${transcript.join("\n")}\n`);
-      } catch (error) {
-        process.stderr.write(`\n---- transcript ----\n${transcript.join("\n")}\n---- end of transcript ----\n`);
-        throw error;
-      } finally {
-        transcript.length = 0;
-      }
-    };
 
   before(async () => {
     port = await freePort();

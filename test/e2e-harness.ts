@@ -52,6 +52,27 @@ export const transcript: string[] = [];
 export const note = (line: string): void => {
   transcript.push(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
 };
+/**
+ * Show the transcript of the whole file (and `extra()`, e.g. a database log) when a test failed,
+ * and only then: vite's habit, quiet unless it fails.
+ */
+export const explainedWith =
+  (extra: () => string) =>
+  (fn: () => Promise<void>): (() => Promise<void>) =>
+  async () => {
+    try {
+      await fn();
+      if (process.env.BATON_E2E_TRANSCRIPT) process.stderr.write(`${transcript.join("\n")}\n`);
+    } catch (error) {
+      process.stderr.write(`\n---- transcript ----\n${transcript.join("\n")}\n${extra()}---- end of transcript ----\n`);
+      throw error;
+    } finally {
+      transcript.length = 0;
+    }
+  };
+
+export const explained = explainedWith(() => "");
+
 /** Children this file started (CLI commands, servers), killed in `after` whatever happened. */
 export const children = new Set<ChildProcess>();
 

@@ -15,6 +15,7 @@ import { freePort } from "../src/supervisor/ports.js";
 import {
   children,
   type DeployJson,
+  explainedWith,
   type InstanceJson,
   indent,
   killGroup,
@@ -24,7 +25,6 @@ import {
   type ServerProc,
   type StepJson,
   startServer as startBatonServer,
-  transcript,
 } from "./e2e-harness.js";
 import { cleanup, http, tmpHome } from "./helpers.js";
 import { type Postgres, startPostgres } from "./postgres.js";
@@ -248,22 +248,8 @@ describe("migrations end to end: a real PostgreSQL, the real CLI and server, und
     );
   };
 
-  /** Show the transcript and the server log when a test failed, and only then. */
-  const explained =
-    (fn: () => Promise<void>): (() => Promise<void>) =>
-    async () => {
-      try {
-        await fn();
-        if (process.env.BATON_E2E_TRANSCRIPT) process.stderr.write(`${transcript.join("\n")}\n`);
-      } catch (error) {
-        process.stderr.write(
-          `\n---- transcript ----\n${transcript.join("\n")}\n---- postgres.log ----\n${db?.log() ?? ""}\n---- end ----\n`,
-        );
-        throw error;
-      } finally {
-        transcript.length = 0;
-      }
-    };
+  /** Show the transcript and the PostgreSQL log when a test failed, and only then. */
+  const explained = explainedWith(() => `---- postgres.log ----\n${db?.log() ?? ""}\n`);
 
   before(async () => {
     db = await startPostgres({ database: "items" });

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { HoldQueue } from "../src/router/hold.js";
 import { resolveRouterOptions } from "../src/router/options.js";
 import { Pool } from "../src/router/pool.js";
-import { quantileFromBuckets, ReleaseStats } from "../src/router/stats.js";
+import { bucketOf, LATENCY_BUCKETS_MS, quantileFromBuckets, ReleaseStats } from "../src/router/stats.js";
 import { Target } from "../src/router/target.js";
 import { FrameCursor, serverCloseFrame } from "../src/router/ws-frames.js";
 
@@ -117,10 +117,21 @@ describe("stats and options", () => {
     stats.recordResponse(500, 400);
     stats.recordResponse(200, 400);
     const snap = stats.snapshot();
-    assert.equal(snap.latency.p50Ms, 5);
-    assert.equal(snap.latency.p99Ms, 500);
+    // The bucket's upper bound: never below the true value, at most one bucket (19%) above it.
+    assert.ok(snap.latency.p50Ms >= 3 && snap.latency.p50Ms <= 3 * 1.19, `p50 ${snap.latency.p50Ms}`);
+    assert.ok(snap.latency.p99Ms >= 400 && snap.latency.p99Ms <= 400 * 1.19, `p99 ${snap.latency.p99Ms}`);
     assert.equal(snap.statusClasses["5xx"], 1);
     assert.equal(quantileFromBuckets([0, 0], 0.5), -1);
+  });
+
+  test("every latency lands in the bucket whose bounds hold it", () => {
+    for (const ms of [0, 0.1, 0.25, 0.2501, 0.3, 1, 2, 2.378, 3, 99.99, 100, 430.5, 59_999, 65_000, 1e9]) {
+      const i = bucketOf(ms);
+      const upper = LATENCY_BUCKETS_MS[i] ?? Number.NaN;
+      const lower = i === 0 ? -Infinity : (LATENCY_BUCKETS_MS[i - 1] ?? Number.NaN);
+      assert.ok(ms <= upper && ms > lower, `${ms} ms in bucket ${i} (${lower}, ${upper}]`);
+    }
+    for (const bound of LATENCY_BUCKETS_MS.slice(0, -1)) assert.equal(LATENCY_BUCKETS_MS[bucketOf(bound)], bound);
   });
 
   test("router options are validated once, with every problem listed", () => {

@@ -37,6 +37,8 @@ const app = mkdtempSync(join(tmpdir(), "baton-after-switch-app-"));
 cpSync(join(ROOT, "examples/hello"), app, { recursive: true });
 const appJson = JSON.parse(readFileSync(join(app, "app.json"), "utf8"));
 appJson.baton.warmup.count = warmupCount;
+// No bake: the deploy ends right after the switch, which is the moment measured here.
+appJson.baton.bakeMs = 0;
 writeFileSync(join(app, "app.json"), JSON.stringify(appJson));
 
 const home = mkdtempSync(join(tmpdir(), "baton-after-switch-"));

@@ -197,11 +197,13 @@ function median(values) {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Split a `baton deploy --json` result: the app's own step time versus the rest (baton's). */
+/**
+ * Split a `baton deploy --json` result the server's way (its `time` field): the app's own steps,
+ * the strategy's deliberate waits (rollout, canary, bake), and the rest, which is baton's overhead.
+ */
 function split(deploy) {
   const stepMs = Object.fromEntries(deploy.steps.map((s) => [s.name, s.durationMs]));
-  const appMs = APP_STEPS.reduce((sum, name) => sum + (stepMs[name] ?? 0), 0);
-  return { stepMs, appMs, overheadMs: deploy.durationMs - appMs };
+  return { stepMs, appMs: deploy.time.appMs, strategyMs: deploy.time.strategyMs, overheadMs: deploy.time.batonMs };
 }
 
 function table(steady, rows, medians) {
@@ -309,7 +311,7 @@ async function main() {
     progress(`starting baton server on port ${port} (home ${home})`);
     server = await startServer(home, port);
     const deploy = async (what) => {
-      const result = await baton(home, ["deploy", EXAMPLE, "--app", APP, "--json"], DEPLOY_TIMEOUT_MS);
+      const result = await baton(home, ["deploy", EXAMPLE, "--app", APP, "--bake", "0", "--json"], DEPLOY_TIMEOUT_MS);
       const json = parseJson(result, what);
       if (result.code !== 0 || json.status !== "succeeded")
         throw new Error(`${what}: ${json.status}: ${JSON.stringify(json.error)}\n${result.stderr}`);
@@ -412,7 +414,7 @@ async function main() {
           med((r) => r.beforeSwitchP99Ms),
         )}; from the switch to the end (switch, drain, stop, cleanup): ${fmtMs(med((r) => r.fromSwitchP99Ms))}.`,
         "p50 and p99 are of the quick requests (GET /, POST /api/echo); requests and failed count the 300 ms ones too.",
-        `app ms = ${APP_STEPS.join(" + ")} steps (the app's own time); baton ms = the deploy's durationMs minus that.`,
+        `app ms = ${APP_STEPS.join(" + ")} steps (the app's own time); baton ms = the deploy's durationMs minus that (deploys run with --bake 0: a bake is a deliberate wait, not overhead).`,
         "drain ms (part of baton ms) is the wait for requests in flight on the old instances (here up to 300 ms each).",
         "Each deploy window runs from the deploy command's start to its end, drain included.",
         `Total: ${total.requests} requests, ${total.failed} failed${total.failed > 0 ? ` ${JSON.stringify(total.failures)}` : ""}; ${

@@ -15,6 +15,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function handle(req, res) {
   served++;
+  // Which release answered: handy in a browser's network tab during a canary (and for bench/deploy).
+  res.setHeader("x-release", release);
   if (served <= coldRequests && req.url !== "/health") await sleep(coldExtraMs);
   const url = new URL(req.url ?? "/", "http://app");
   if (url.pathname === "/health") {

@@ -91,16 +91,32 @@ export class ServerApi {
       [
         "POST",
         /^\/v1\/apps\/([^/]+)\/rollback$/,
-        async (ctx) =>
-          this.startDeploy(
-            ctx.params[0] as string,
+        async (ctx) => {
+          const name = ctx.params[0] as string;
+          const version = typeof ctx.body.version === "number" ? ctx.body.version : undefined;
+          const previous = store.getDeploy(plane.runningDeploy(name) ?? -1)?.fromVersion;
+          if (plane.canAbortRunning(name) && (version === undefined || version === previous)) {
+            // The previous release is on standby (or the new one only has a canary share): one
+            // router swap puts it back, no boot. Follow the deploy that does it to its end.
+            const deploy = plane.control(name, "abort", "baton rollback", "rolled back by hand");
+            return this.follow(deploy.id, ctx);
+          }
+          return this.startDeploy(
+            name,
             "rollback",
-            {
-              ...(typeof ctx.body.version === "number" ? { version: ctx.body.version } : {}),
-              releasePhase: ctx.body.releasePhase === true,
-            },
+            { ...(version === undefined ? {} : { version }), releasePhase: ctx.body.releasePhase === true },
             ctx,
-          ),
+          );
+        },
+      ],
+      [
+        "POST",
+        /^\/v1\/apps\/([^/]+)\/deploy\/(promote|abort)$/,
+        async (ctx) => {
+          const [name, verb] = ctx.params as [string, "promote" | "abort"];
+          const deploy = plane.control(name, verb, typeof ctx.body.by === "string" ? ctx.body.by : `deploy:${verb}`);
+          return verb === "abort" ? this.follow(deploy.id, ctx) : { deploy: deployView(store, deploy, false) };
+        },
       ],
       [
         "GET",
@@ -172,6 +188,12 @@ export class ServerApi {
     ctx: Parameters<Handler>[0],
   ): Promise<unknown> {
     const deploy = this.plane.enqueue(app, kind, request);
+    return this.follow(deploy.id, ctx);
+  }
+
+  /** Stream a deploy's events (past and live) as NDJSON, ending with the finished deploy. */
+  private async follow(id: number, ctx: Parameters<Handler>[0]): Promise<unknown> {
+    const deploy = { id };
     if (ctx.query.get("wait") === "0") return this.deploy(deploy.id);
     const { res } = ctx;
     res.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-cache" });
@@ -269,11 +291,24 @@ function deployRequest(body: Record<string, unknown>): Record<string, unknown> {
   if (typeof source?.dir !== "string" || source.dir === "") {
     throw new BatonError("BATON_USAGE", "a deploy needs source.dir (the app's directory on the server's host)");
   }
+  const problems: string[] = [];
+  if (body.strategy !== undefined && !STRATEGIES.includes(body.strategy as string))
+    problems.push(`strategy must be one of ${STRATEGIES.join(", ")}, got ${JSON.stringify(body.strategy)}`);
+  const bakeMs = body.bakeMs;
+  if (
+    bakeMs !== undefined &&
+    !(Number.isInteger(bakeMs) && (bakeMs as number) >= 0 && (bakeMs as number) <= 86_400_000)
+  )
+    problems.push(`bakeMs must be an integer from 0 to 86400000, got ${JSON.stringify(bakeMs)}`);
+  if (problems.length > 0) throw new BatonError("BATON_USAGE", problems.join("; "));
   return {
     source: { dir: source.dir, ...(typeof source.ref === "string" ? { ref: source.ref } : {}) },
     ...(typeof body.strategy === "string" ? { strategy: body.strategy } : {}),
+    ...(typeof bakeMs === "number" ? { bakeMs } : {}),
   };
 }
+
+const STRATEGIES = ["preboot", "rolling", "canary"];
 
 const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

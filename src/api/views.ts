@@ -1,4 +1,34 @@
-import type { DeployRecord, Store } from "../store/store.js";
+import type { DeployRecord, StepRecord, Store } from "../store/store.js";
+
+/** Steps whose time is the app's own: its build, release command, boot and warm-up. */
+export const APP_STEPS: ReadonlySet<string> = new Set(["build", "release", "boot", "warmup"]);
+/**
+ * Steps whose time the chosen strategy spends on purpose: batches (which include their boots),
+ * canary shares and the bake. Neither the app's cost nor baton's overhead.
+ */
+export const STRATEGY_STEPS: ReadonlySet<string> = new Set(["rollout", "canary", "bake"]);
+
+export interface TimeSplit {
+  appMs: number;
+  strategyMs: number;
+  /** Everything else in the deploy's duration: baton's own overhead. */
+  batonMs: number;
+}
+
+/** How a deploy's time divides between the app, the strategy's deliberate waits, and baton. */
+export function timeSplit(
+  durationMs: number,
+  steps: readonly Pick<StepRecord, "name" | "startedAt" | "finishedAt">[],
+): TimeSplit {
+  let appMs = 0;
+  let strategyMs = 0;
+  for (const s of steps) {
+    const ms = s.finishedAt === null ? 0 : s.finishedAt - s.startedAt;
+    if (APP_STEPS.has(s.name)) appMs += ms;
+    else if (STRATEGY_STEPS.has(s.name)) strategyMs += ms;
+  }
+  return { appMs, strategyMs, batonMs: Math.max(0, durationMs - appMs - strategyMs) };
+}
 
 /**
  * A deploy as the API and `baton deploy --json` show it (docs/cli.md): the record, its duration,
@@ -10,7 +40,9 @@ export function deployView(store: Store, deploy: DeployRecord, withSteps: boolea
     durationMs: deploy.startedAt !== null && deploy.finishedAt !== null ? deploy.finishedAt - deploy.startedAt : null,
   };
   if (withSteps) {
-    view.steps = store.listSteps(deploy.id).map((s) => ({
+    const steps = store.listSteps(deploy.id);
+    if (typeof view.durationMs === "number") view.time = timeSplit(view.durationMs, steps);
+    view.steps = steps.map((s) => ({
       name: s.name,
       status: s.status,
       startedAt: s.startedAt,

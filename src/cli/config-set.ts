@@ -25,6 +25,6 @@ export async function run(argv: string[]): Promise<number> {
     `/v1/apps/${encodeURIComponent(app)}/config`,
     { set },
     values.json === true,
-    "PATCH",
+    { method: "PATCH" },
   );
 }

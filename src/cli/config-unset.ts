@@ -16,6 +16,6 @@ export async function run(argv: string[]): Promise<number> {
     `/v1/apps/${encodeURIComponent(app)}/config`,
     { unset: positionals },
     values.json === true,
-    "PATCH",
+    { method: "PATCH" },
   );
 }

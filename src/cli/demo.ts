@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiClient } from "../api/client.js";
+import type { TimeSplit } from "../api/views.js";
 import { BatonError } from "../core/errors.js";
 import { waitFor } from "../core/wait.js";
 import { LoadRun, type WindowStats } from "../load/load.js";
@@ -42,6 +43,7 @@ interface PhaseReport {
     durationMs: number;
     failedRequests: number;
     steps: StepView[];
+    time?: TimeSplit;
   };
 }
 
@@ -148,8 +150,6 @@ async function stopEverything(api: ApiClient | undefined, server: ChildProcess |
   await exited;
 }
 
-const APP_STEPS = new Set(["build", "release", "boot", "warmup"]);
-
 function table(reports: PhaseReport[], total: WindowStats): string {
   const header = [
     "phase",
@@ -160,12 +160,13 @@ function table(reports: PhaseReport[], total: WindowStats): string {
     "max ms",
     "deploy s",
     "app's own s",
+    "bake s",
     "baton s",
     "switch ms",
   ];
   const row = (r: PhaseReport): string[] => {
     const d = r.deploy;
-    const appMs = d?.steps.filter((s) => APP_STEPS.has(s.name)).reduce((n, s) => n + (s.durationMs ?? 0), 0) ?? 0;
+    const time = d?.time;
     const switchMs = d?.steps.find((s) => s.name === "switch")?.durationMs;
     return [
       r.phase,
@@ -175,8 +176,9 @@ function table(reports: PhaseReport[], total: WindowStats): string {
       r.stats.p99Ms.toFixed(1),
       r.stats.maxMs.toFixed(1),
       d === undefined ? "" : (d.durationMs / 1000).toFixed(2),
-      d === undefined ? "" : (appMs / 1000).toFixed(2),
-      d === undefined ? "" : ((d.durationMs - appMs) / 1000).toFixed(2),
+      time === undefined ? "" : (time.appMs / 1000).toFixed(2),
+      time === undefined ? "" : (time.strategyMs / 1000).toFixed(2),
+      time === undefined ? "" : (time.batonMs / 1000).toFixed(2),
       switchMs === undefined || switchMs === null ? "" : String(switchMs),
     ];
   };

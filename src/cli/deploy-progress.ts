@@ -1,10 +1,8 @@
 import type { ApiClient } from "../api/client.js";
+import type { TimeSplit } from "../api/views.js";
 import type { EventRecord } from "../store/store.js";
 import { printJson, say } from "./common.js";
 import { ms, renderTable } from "./table.js";
-
-/** The steps whose time is the app's own (its build, its release command, its boot and warm-up). */
-const APP_STEPS = new Set(["build", "release", "boot", "warmup"]);
 
 interface StepView {
   name: string;
@@ -22,8 +20,9 @@ export async function followDeploy(
   path: string,
   body: unknown,
   json: boolean,
-  method = "POST",
+  options: { method?: string; abortIsSuccess?: boolean } = {},
 ): Promise<number> {
+  const method = options.method ?? "POST";
   const onEvent = json ? () => {} : (event: EventRecord) => show(event);
   const deploy = await api.stream(method, path, body, onEvent);
   if (deploy.applied !== undefined) {
@@ -37,6 +36,10 @@ export async function followDeploy(
   }
   if (json) printJson(deploy);
   else summary(deploy);
+  // What the person asked for happened: the old release serves again.
+  const error = deploy.error as { code?: string } | null;
+  if (options.abortIsSuccess === true && deploy.status === "rolled_back" && error?.code === "BATON_DEPLOY_ABORTED")
+    return 0;
   // A live release whose postdeploy failed still needs someone to look: exit 1.
   return deploy.status === "succeeded" && deploy.error === null ? 0 : 1;
 }
@@ -54,6 +57,8 @@ function show(event: EventRecord): void {
       break;
     case "deploy.queued":
     case "deploy.superseded":
+    case "deploy.abort_requested":
+    case "deploy.promote_requested":
       say(event.message);
       break;
     default:
@@ -64,8 +69,8 @@ function show(event: EventRecord): void {
 function summary(deploy: Record<string, unknown>): void {
   const steps = (deploy.steps as StepView[] | undefined) ?? [];
   const version = typeof deploy.version === "number" ? `v${deploy.version}` : "(no release)";
-  const appMs = steps.filter((s) => APP_STEPS.has(s.name)).reduce((n, s) => n + (s.durationMs ?? 0), 0);
   const total = typeof deploy.durationMs === "number" ? deploy.durationMs : 0;
+  const time = (deploy.time as TimeSplit | undefined) ?? { appMs: 0, strategyMs: 0, batonMs: total };
   say("");
   say(
     renderTable(
@@ -82,8 +87,13 @@ function summary(deploy: Record<string, unknown>): void {
   if (deploy.status === "succeeded") {
     if (error !== null) say(`warning ${error.code}: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ""}`);
     say(
-      `${deploy.app} ${version} is live (${deploy.kind} ${deploy.id}) in ${ms(total)}: app ${ms(appMs)}, baton ${ms(Math.max(0, total - appMs))}.`,
+      `${deploy.app} ${version} is live (${deploy.kind} ${deploy.id}) in ${ms(total)}: app ${ms(time.appMs)}, ` +
+        `${time.strategyMs > 0 ? `strategy ${ms(time.strategyMs)} (rollout, canary, bake), ` : ""}baton ${ms(time.batonMs)}.`,
     );
+  } else if (deploy.status === "rolled_back") {
+    const back = typeof deploy.fromVersion === "number" ? `v${deploy.fromVersion}` : "the old release";
+    say(`${deploy.kind} ${deploy.id} of ${deploy.app} ${version}: rolled back; ${back} serves.`);
+    if (error !== null) say(`${error.code}: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ""}`);
   } else {
     say(`${deploy.kind} ${deploy.id} of ${deploy.app} ${version}: ${deploy.status}.`);
     if (error !== null) say(`error ${error.code}: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ""}`);

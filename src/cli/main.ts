@@ -14,6 +14,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: () => import("./demo.js"),
   server: () => import("./server.js"),
   deploy: () => import("./deploy.js"),
+  "deploy:promote": () => import("./deploy-promote.js"),
+  "deploy:abort": () => import("./deploy-abort.js"),
   rollback: () => import("./rollback.js"),
   releases: () => import("./releases.js"),
   ps: () => import("./ps.js"),
@@ -43,10 +45,10 @@ async function help(): Promise<string> {
     "",
     "Commands:",
   ];
-  for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(13)} ${(await load()).summary}`);
+  for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(15)} ${(await load()).summary}`);
   lines.push(
-    `  ${"help".padEnd(13)} show this help, or \`baton help <command>\``,
-    `  ${"version".padEnd(13)} print the version`,
+    `  ${"help".padEnd(15)} show this help, or \`baton help <command>\``,
+    `  ${"version".padEnd(15)} print the version`,
   );
   return `${lines.join("\n")}\n`;
 }

@@ -7,9 +7,12 @@ export const summary = "go back to the previous (or a named) release, with the s
 
 export const usage = `baton rollback --app NAME [vN] [--release-phase] [--home DIR] [--json]
 
-Makes a new Release with the code and config vars of vN (default: the release that was live
-before the current one) and deploys it through the same pipeline: boot beside the live release,
-prove, switch, drain. The release phase is skipped unless --release-phase is given.`;
+While a deploy bakes (its old instances on standby) or runs a canary, rollback is instant: one
+router swap sends every user back to the old release, no boot; the new instances drain and stop.
+
+Otherwise it makes a new Release with the code and config vars of vN (default: the release that
+was live before the current one) and deploys it through the same pipeline: boot beside the live
+release, prove, switch, drain. The release phase is skipped unless --release-phase is given.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -27,5 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     version = Number(match[1]);
   }
   const body = { ...(version === undefined ? {} : { version }), releasePhase: values["release-phase"] === true };
-  return followDeploy(client(values.home), `/v1/apps/${encodeURIComponent(app)}/rollback`, body, values.json === true);
+  return followDeploy(client(values.home), `/v1/apps/${encodeURIComponent(app)}/rollback`, body, values.json === true, {
+    abortIsSuccess: true,
+  });
 }

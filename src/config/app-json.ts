@@ -46,6 +46,46 @@ export interface BatonUserConfig {
   migrations?: MigrationsUser;
   /** Process types that must never run twice at once. */
   singleton?: string[];
+  /** Batch sizes of the rolling strategy. */
+  rolling?: RollingUser;
+  canary?: CanaryUser;
+  /** Milliseconds the old release stays on warm standby after the switch; 0 disables. */
+  bakeMs?: number;
+  /** When a new release is rolled back without anyone asking. */
+  rollback?: RollbackUser;
+}
+
+/** An instance count (`2`) or a share of the formation's quantity (`"25%"`), as Kubernetes has it. */
+export type AmountUser = number | `${number}%`;
+
+export interface RollingUser {
+  /** New instances started beyond the quantity at a time. */
+  maxSurge?: AmountUser;
+  /** Old instances stopped before their replacements are proven. */
+  maxUnavailable?: AmountUser;
+}
+
+export interface CanaryStepUser {
+  /** Percent of requests the new release gets during this step. */
+  weight: number;
+  bakeMs?: number;
+}
+
+export interface CanaryUser {
+  /** A bare number is a weight with the default bakeMs. */
+  steps?: Array<number | CanaryStepUser>;
+  /** A client keeps the release it got first. */
+  sticky?: boolean;
+}
+
+export interface RollbackUser {
+  auto?: boolean;
+  minRequests?: number;
+  /** Percentage points the new release's error rate may exceed the old one's by. */
+  errorRateIncrease?: number;
+  p99Ratio?: number;
+  p99MinIncreaseMs?: number;
+  maxCrashes?: number;
 }
 
 export interface MigrationsUser {
@@ -114,7 +154,17 @@ const BATON_KEYS = [
   "keepReleases",
   "migrations",
   "singleton",
+  "rolling",
+  "canary",
+  "bakeMs",
+  "rollback",
 ];
+const ROLLBACK_KEYS = ["auto", "minRequests", "errorRateIncrease", "p99Ratio", "p99MinIncreaseMs", "maxCrashes"];
+/** Up to a day: longer bakes would hold a deploy (and the queue behind it) for too long. */
+const MAX_BAKE_MS = 86_400_000;
+const MAX_CANARY_STEPS = 10;
+/** A whole percentage from 0% to 100%, as Kubernetes writes maxSurge and maxUnavailable. */
+const PERCENT = /^(\d{1,3})%$/;
 /** A warm-up path as a string: "/path" or "METHOD /path". */
 const WARMUP_LINE = /^(?:[A-Z]+ )?\/\S*$/;
 /** Dokku's health check keys; baton reads the ones in HealthcheckUser and accepts the rest. */
@@ -216,6 +266,15 @@ class Checker {
   int(value: unknown, key: string, min: number, max: number): number | undefined {
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
       this.problem(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  /** Any finite number, fractions included (rates and ratios). */
+  number(value: unknown, key: string, min: number, max: number): number | undefined {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+      this.problem(key, `must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
       return undefined;
     }
     return value;
@@ -387,6 +446,103 @@ class Checker {
       });
       return names;
     });
+    this.optional(value, "rolling", key, out, (v, k) => this.rolling(v, k));
+    this.optional(value, "canary", key, out, (v, k) => this.canary(v, k));
+    this.optional(value, "bakeMs", key, out, (v, k) => this.int(v, k, 0, MAX_BAKE_MS));
+    this.optional(value, "rollback", key, out, (v, k) => this.rollback(v, k));
+    return out;
+  }
+
+  amount(value: unknown, key: string): AmountUser | undefined {
+    if (typeof value === "number" && Number.isInteger(value) && value >= 0) return value;
+    const percent = typeof value === "string" ? PERCENT.exec(value) : null;
+    if (percent !== null && Number(percent[1]) <= 100) return value as `${number}%`;
+    this.problem(key, `must be an integer >= 0 or a percentage from "0%" to "100%", got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+
+  rolling(value: unknown, key: string): RollingUser | undefined {
+    if (!this.object(value, key)) return undefined;
+    this.unknownKeys(value, ["maxSurge", "maxUnavailable"], key, "rolling");
+    const out: RollingUser = {};
+    this.optional(value, "maxSurge", key, out, (v, k) => this.amount(v, k));
+    this.optional(value, "maxUnavailable", key, out, (v, k) => this.amount(v, k));
+    const allValid = (["maxSurge", "maxUnavailable"] as const).every(
+      (name) => !Object.hasOwn(value, name) || out[name] !== undefined,
+    );
+    // With no instance added and none taken away, a rolling deploy could never replace anything.
+    // The defaults are maxSurge "25%" and maxUnavailable 0, so only an explicit 0 leads here.
+    const isZero = (amount: AmountUser): boolean => amount === 0 || amount === "0%";
+    if (allValid && isZero(out.maxSurge ?? "25%") && isZero(out.maxUnavailable ?? 0)) {
+      this.problem(key, "maxSurge and maxUnavailable cannot both be 0: no instance could ever be replaced");
+      return undefined;
+    }
+    return out;
+  }
+
+  canary(value: unknown, key: string): CanaryUser | undefined {
+    if (!this.object(value, key)) return undefined;
+    this.unknownKeys(value, ["steps", "sticky"], key, "canary");
+    const out: CanaryUser = {};
+    this.optional(value, "steps", key, out, (v, k) => this.canarySteps(v, k));
+    this.optional(value, "sticky", key, out, (v, k) => this.boolean(v, k));
+    return out;
+  }
+
+  canarySteps(value: unknown, key: string): CanaryUser["steps"] {
+    if (!Array.isArray(value) || value.length < 1 || value.length > MAX_CANARY_STEPS) {
+      const got = Array.isArray(value) ? `${value.length} steps` : typeOf(value);
+      this.problem(key, `must be an array of 1 to ${MAX_CANARY_STEPS} steps such as [10, 50], got ${got}`);
+      return undefined;
+    }
+    const steps: Array<number | CanaryStepUser> = [];
+    let previous = 0;
+    value.forEach((entry, n) => {
+      const at = `${key}[${n}]`;
+      const step = this.canaryStep(entry, at);
+      if (step === undefined) return;
+      const weight = typeof step === "number" ? step : step.weight;
+      // Each step must move more traffic than the last, or it would judge nothing new.
+      if (weight <= previous) {
+        const weightKey = typeof step === "number" ? at : `${at}.weight`;
+        this.problem(weightKey, `must be greater than the previous step's weight (${previous}), got ${weight}`);
+        return;
+      }
+      previous = weight;
+      steps.push(step);
+    });
+    return steps.length === 0 ? undefined : steps;
+  }
+
+  /** 1..99: 100% is implied after the last step, and 0% would give the judge no request to look at. */
+  canaryStep(entry: unknown, at: string): number | CanaryStepUser | undefined {
+    if (typeof entry === "number") return this.int(entry, at, 1, 99);
+    if (!isObject(entry)) {
+      this.problem(at, `must be a weight or { "weight", "bakeMs" }, got ${typeOf(entry)}`);
+      return undefined;
+    }
+    this.unknownKeys(entry, ["weight", "bakeMs"], at, "canary step");
+    if (!Object.hasOwn(entry, "weight")) {
+      this.problem(`${at}.weight`, "is required");
+      return undefined;
+    }
+    const weight = this.int(entry.weight, `${at}.weight`, 1, 99);
+    if (weight === undefined) return undefined;
+    const step: CanaryStepUser = { weight };
+    this.optional(entry, "bakeMs", at, step, (v, k) => this.int(v, k, 0, MAX_BAKE_MS));
+    return step;
+  }
+
+  rollback(value: unknown, key: string): RollbackUser | undefined {
+    if (!this.object(value, key)) return undefined;
+    this.unknownKeys(value, ROLLBACK_KEYS, key, "rollback");
+    const out: RollbackUser = {};
+    this.optional(value, "auto", key, out, (v, k) => this.boolean(v, k));
+    this.optional(value, "minRequests", key, out, (v, k) => this.int(v, k, 10, 1_000_000));
+    this.optional(value, "errorRateIncrease", key, out, (v, k) => this.number(v, k, 0, 100));
+    this.optional(value, "p99Ratio", key, out, (v, k) => this.number(v, k, 1, 100));
+    this.optional(value, "p99MinIncreaseMs", key, out, (v, k) => this.int(v, k, 0, 600_000));
+    this.optional(value, "maxCrashes", key, out, (v, k) => this.int(v, k, 0, 1000));
     return out;
   }
 

@@ -1,4 +1,12 @@
-import type { DeployStrategy, EnvVarUser, HealthcheckUser, UserConfig, WarmupRequestUser } from "./app-json.js";
+import type {
+  AmountUser,
+  CanaryStepUser,
+  DeployStrategy,
+  EnvVarUser,
+  HealthcheckUser,
+  UserConfig,
+  WarmupRequestUser,
+} from "./app-json.js";
 import { type ConfigProblem, configError, lineOfKey } from "./problems.js";
 import type { ProcessType } from "./procfile.js";
 
@@ -41,6 +49,28 @@ export interface ResolvedEnvVar {
   readonly generator: string | undefined;
 }
 
+/** An instance count, or a share of a process type's quantity (resolved per deploy by batchSizes). */
+export type Amount = { readonly count: number } | { readonly percent: number };
+
+export interface CanaryStep {
+  /** Percent of requests sent to the new release. */
+  readonly weight: number;
+  /** How long the step is watched before the next one. */
+  readonly bakeMs: number;
+}
+
+/** Thresholds that roll a new release back without anyone asking (see docs/app-format.md). */
+export interface RollbackThresholds {
+  readonly auto: boolean;
+  /** Requests the new release must have answered before any verdict on rates or latency. */
+  readonly minRequests: number;
+  /** Percentage points the new release's error rate may exceed the old one's by. */
+  readonly errorRateIncrease: number;
+  readonly p99Ratio: number;
+  readonly p99MinIncreaseMs: number;
+  readonly maxCrashes: number;
+}
+
 export interface ResolvedConfig {
   readonly name: string | undefined;
   /** Running process types in Procfile order; `release` is not one of them. */
@@ -65,6 +95,12 @@ export interface ResolvedConfig {
     | undefined;
   readonly smoke: readonly { readonly path: string; readonly status: number }[];
   readonly strategy: DeployStrategy;
+  readonly rolling: { readonly maxSurge: Amount; readonly maxUnavailable: Amount };
+  /** 100% is implied after the last step. */
+  readonly canary: { readonly steps: readonly CanaryStep[]; readonly sticky: boolean };
+  /** How long the old release stays on warm standby after the switch; 0: stopped at once. */
+  readonly bakeMs: number;
+  readonly rollback: RollbackThresholds;
   readonly timeouts: {
     readonly drainMs: number;
     readonly stopMs: number;
@@ -105,6 +141,17 @@ export const DEFAULTS = {
   check: { path: "/", attempts: 5, waitS: 5, timeoutS: 5, initialDelayS: 0 },
   warmup: { count: 20, concurrency: 4, timeoutMs: 10_000 },
   smokeStatus: 200,
+  rolling: { maxSurge: { percent: 25 }, maxUnavailable: { count: 0 } },
+  canary: {
+    steps: [
+      { weight: 10, bakeMs: 60_000 },
+      { weight: 50, bakeMs: 60_000 },
+    ],
+    sticky: true,
+  },
+  canaryStepBakeMs: 60_000,
+  bakeMs: 60_000,
+  rollback: { auto: true, minRequests: 100, errorRateIncrease: 1, p99Ratio: 2, p99MinIncreaseMs: 25, maxCrashes: 0 },
 } as const;
 
 const RELEASE = "release";
@@ -196,6 +243,19 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
           },
     smoke: (baton.smoke ?? []).map((s) => ({ path: s.path, status: s.status ?? DEFAULTS.smokeStatus })),
     strategy: baton.strategy ?? DEFAULTS.strategy,
+    rolling: {
+      maxSurge: baton.rolling?.maxSurge === undefined ? DEFAULTS.rolling.maxSurge : amount(baton.rolling.maxSurge),
+      maxUnavailable:
+        baton.rolling?.maxUnavailable === undefined
+          ? DEFAULTS.rolling.maxUnavailable
+          : amount(baton.rolling.maxUnavailable),
+    },
+    canary: {
+      steps: baton.canary?.steps?.map(canaryStep) ?? DEFAULTS.canary.steps,
+      sticky: baton.canary?.sticky ?? DEFAULTS.canary.sticky,
+    },
+    bakeMs: baton.bakeMs ?? DEFAULTS.bakeMs,
+    rollback: { ...DEFAULTS.rollback, ...baton.rollback },
     timeouts: {
       drainMs: baton.drainTimeoutMs ?? DEFAULTS.drainMs,
       stopMs: baton.stopTimeoutMs ?? DEFAULTS.stopMs,
@@ -213,7 +273,60 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
           },
     env: Object.fromEntries(Object.entries(app.env ?? {}).map(([key, entry]) => [key, envVar(entry)])),
   };
-  return deepFreeze(resolved);
+  // structuredClone: the defaults above are shared objects, and deepFreeze must not freeze DEFAULTS.
+  return deepFreeze(structuredClone(resolved));
+}
+
+/**
+ * Fill the strategy keys (rolling, canary, bakeMs, rollback) that configs resolved by earlier
+ * versions lack, key by key: releases keep their ResolvedConfig in the store, and deploying or
+ * rolling back to an old one must not read `undefined.steps`. The other keys are trusted as they
+ * are. Returns a frozen copy; the argument is left as it is.
+ */
+export function withStrategyDefaults(config: ResolvedConfig): ResolvedConfig {
+  // The store's rows are cast to ResolvedConfig; this is what an old row really holds.
+  const stored = config as Partial<Pick<ResolvedConfig, "rolling" | "canary" | "bakeMs" | "rollback">>;
+  return deepFreeze(
+    structuredClone({
+      ...config,
+      rolling: { ...DEFAULTS.rolling, ...stored.rolling },
+      canary: { ...DEFAULTS.canary, ...stored.canary },
+      bakeMs: stored.bakeMs ?? DEFAULTS.bakeMs,
+      rollback: { ...DEFAULTS.rollback, ...stored.rollback },
+    }),
+  );
+}
+
+/**
+ * Instances a rolling deploy adds beyond `quantity` (surge) and old ones it stops before their
+ * replacements are proven (unavailable), at a time. Kubernetes' arithmetic: percentages are of
+ * `quantity`, surge rounds up and unavailable down, so a small formation still moves; both 0 is
+ * taken as surge 1. Unlike Kubernetes, at least one old instance always stays serving until new
+ * ones are proven (invariant 3), and surge never exceeds `quantity` (more would only be stopped).
+ * A quantity of 0 has nothing to replace: both are 0.
+ */
+export function batchSizes(
+  quantity: number,
+  rolling: ResolvedConfig["rolling"],
+): { surge: number; unavailable: number } {
+  const total = Math.max(0, Math.floor(quantity));
+  if (total === 0) return { surge: 0, unavailable: 0 };
+  const of = (value: Amount, round: (n: number) => number): number =>
+    Math.max(0, "count" in value ? value.count : round((total * value.percent) / 100));
+  const surge = Math.min(of(rolling.maxSurge, Math.ceil), total);
+  const unavailable = Math.min(of(rolling.maxUnavailable, Math.floor), total - 1);
+  return { surge: surge === 0 && unavailable === 0 ? 1 : surge, unavailable };
+}
+
+function amount(user: AmountUser): Amount {
+  // The parser only lets integers and "N%" (N a whole number from 0 to 100) through.
+  return typeof user === "number" ? { count: user } : { percent: Number.parseInt(user, 10) };
+}
+
+function canaryStep(user: number | CanaryStepUser): CanaryStep {
+  return typeof user === "number"
+    ? { weight: user, bakeMs: DEFAULTS.canaryStepBakeMs }
+    : { weight: user.weight, bakeMs: user.bakeMs ?? DEFAULTS.canaryStepBakeMs };
 }
 
 function check(user: HealthcheckUser, fallbackName: string, source: ResolvedCheck["source"]): ResolvedCheck {

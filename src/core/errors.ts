@@ -53,6 +53,19 @@ export const ERROR_CATALOG = {
     status: 422,
     summary: "A new migration would break the running release or lock a table; nothing ran.",
   },
+  BATON_ROLLED_BACK: {
+    status: 422,
+    summary: "The new release did worse than the old one during the canary or bake; traffic went back to the old one.",
+  },
+  BATON_DEPLOY_ABORTED: {
+    status: 409,
+    summary:
+      "A person aborted the deploy (deploy:abort or rollback) during its canary or bake; the old release serves.",
+  },
+  BATON_NO_ACTIVE_ROLLOUT: {
+    status: 409,
+    summary: "No deploy of the app is in a canary or bake step that this command could act on.",
+  },
   BATON_DEMO_FAILED: { status: 500, summary: "The demo could not finish; its output says which step failed." },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

@@ -31,6 +31,8 @@ export async function boot(
   web: ResolvedProcess,
   quantity: number,
   onStarted: (booted: Booted) => void,
+  /** Index of the first instance (web.1, web.2 ...); a rolling batch continues where the last one ended. */
+  firstIndex = 1,
 ): Promise<void> {
   const config = release.appConfig as ResolvedConfig;
   await Promise.all(
@@ -39,7 +41,7 @@ export async function boot(
         app: release.app,
         version: release.version,
         type: "web",
-        index: n + 1,
+        index: firstIndex + n,
         command: web.command,
         cwd: release.path,
       });

@@ -32,6 +32,8 @@ export class ControlPlane {
   readonly instances: InstanceRegistry;
   private readonly queue: DeployQueue;
   private readonly deps: PipelineDeps;
+  /** The deploy each app is running now, for promote/abort while it moves traffic. */
+  private readonly running = new Map<string, { id: number; pipeline: Pipeline }>();
 
   constructor(private readonly opts: ControlPlaneOptions) {
     const { store, home, log } = opts;
@@ -53,8 +55,25 @@ export class ControlPlane {
       },
       log,
     );
-    this.deps = { store, traffic: opts.traffic, instances: this.instances, events: this.events, home, log, baseEnv };
-    this.queue = new DeployQueue(store, this.events, (deploy) => new Pipeline(this.deps, deploy).run());
+    this.deps = {
+      store,
+      traffic: opts.traffic,
+      instances: this.instances,
+      events: this.events,
+      home,
+      log,
+      baseEnv,
+      enqueueRollback: (app, version) => this.enqueue(app, "rollback", { version, automatic: true }).id,
+    };
+    this.queue = new DeployQueue(store, this.events, async (deploy) => {
+      const pipeline = new Pipeline(this.deps, deploy);
+      this.running.set(deploy.app, { id: deploy.id, pipeline });
+      try {
+        return await pipeline.run();
+      } finally {
+        if (this.running.get(deploy.app)?.pipeline === pipeline) this.running.delete(deploy.app);
+      }
+    });
   }
 
   get store(): Store {
@@ -105,6 +124,47 @@ export class ControlPlane {
       },
     );
     return next;
+  }
+
+  /**
+   * Act on the app's running deploy while its canary or bake runs: `promote` skips to 100% (and
+   * ends the bake), `abort` moves every user back to the old Release at once. Returns the deploy
+   * that took the request.
+   */
+  control(app: string, kind: "promote" | "abort", by: string, reason = "aborted by hand"): DeployRecord {
+    const running = this.running.get(app);
+    const accepted =
+      running?.pipeline.controls.request(
+        kind === "promote" ? { kind, by } : { kind, by, reason, requestedAt: Date.now() },
+      ) === true;
+    if (running === undefined || !accepted) {
+      const phase = running === undefined ? undefined : this.store.getDeploy(running.id)?.phase;
+      throw new BatonError(
+        "BATON_NO_ACTIVE_ROLLOUT",
+        running === undefined
+          ? `no deploy of ${app} is running`
+          : `deploy ${running.id} of ${app} is in its ${phase} step, where it cannot ${kind}`,
+        {
+          hint:
+            kind === "abort"
+              ? "a deploy can be aborted during its canary or bake (while the old release is on standby)"
+              : "only a deploy in its canary or bake step can be promoted",
+        },
+      );
+    }
+    this.events.emit(app, running.id, `deploy.${kind}_requested`, `${by} asked to ${kind} deploy ${running.id}`, {
+      by,
+    });
+    return this.store.getDeploy(running.id) as DeployRecord;
+  }
+
+  runningDeploy(app: string): number | undefined {
+    return this.running.get(app)?.id;
+  }
+
+  /** True when `baton rollback` would act on a running deploy (old release on standby) rather than queue. */
+  canAbortRunning(app: string): boolean {
+    return this.running.get(app)?.pipeline.controls.accepting.has("abort") ?? false;
   }
 
   whenFinished(id: number): Promise<DeployRecord> {

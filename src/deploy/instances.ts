@@ -86,6 +86,11 @@ export class InstanceRegistry {
     this.update(id, { state: "running" });
   }
 
+  /** Out of traffic but kept running (and restarted on a crash), so a rollback needs no boot. */
+  markStandby(id: string): void {
+    this.update(id, { state: "standby" });
+  }
+
   /**
    * From now on a crash restarts the instance (same port, so the router's Target stays valid)
    * with backoff; a crash loop is reported as an event. Used once its Release serves.

@@ -1,11 +1,16 @@
 import { mkdirSync } from "node:fs";
-import type { ResolvedConfig } from "../config/resolve.js";
+import type { DeployStrategy } from "../config/app-json.js";
+import { type ResolvedConfig, type ResolvedProcess, withStrategyDefaults } from "../config/resolve.js";
 import { BatonError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { PoolSpec } from "../router/pool.js";
+import type { AppStatsSnapshot } from "../router/stats.js";
 import type { DeployRecord, ReleaseRecord, Store } from "../store/store.js";
+import { bake, baselineOf, type Standby } from "./bake.js";
 import { type Booted, boot, checkStillRunning, smoke, warm } from "./boot.js";
+import { runCanary } from "./canary.js";
 import { cleanupReleases, discardRelease } from "./cleanup.js";
+import { DeployControls } from "./controls.js";
 import type { EventLog } from "./events.js";
 import type { InstanceRegistry } from "./instances.js";
 import { lintNewMigrations } from "./lint-migrations.js";
@@ -13,7 +18,9 @@ import { appPaths, poolId, releaseName } from "./paths.js";
 import { buildRelease, prepareRelease } from "./prepare.js";
 import { replaceProcesses } from "./processes.js";
 import { runHook, runReleasePhase } from "./release-phase.js";
-import { StepRecorder } from "./step-recorder.js";
+import { rollOut } from "./rolling.js";
+import type { RolloutHost } from "./rollout.js";
+import { type StepContext, StepRecorder } from "./step-recorder.js";
 import { failedSoFar, type TrafficDriver } from "./traffic.js";
 
 export interface PipelineDeps {
@@ -25,6 +32,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Base environment of every build, release command and instance (before config vars). */
   baseEnv: Record<string, string>;
+  /** Queue a rollback to `version` (after a failed bake with nothing on standby); its deploy id. */
+  enqueueRollback?: (app: string, version: number) => number;
 }
 
 /** How long the router takes to close WebSockets and event streams on a drained Pool. */
@@ -41,7 +50,10 @@ export class Pipeline {
   private booted: Booted[] = [];
   /** The Release this deploy made, once the stage step made it. */
   private release: ReleaseRecord | undefined;
+  private config: ResolvedConfig | undefined;
   private switched = false;
+  /** Promote or abort from a person, while a canary or bake runs. */
+  readonly controls = new DeployControls();
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -74,10 +86,12 @@ export class Pipeline {
       });
       const staged = this.release;
       if (staged === undefined) throw new BatonError("BATON_STATE_CORRUPT", "the stage step made no release");
-      const config = staged.appConfig as ResolvedConfig;
-      const strategy = (this.deploy.request.strategy as string | undefined) ?? config.strategy;
-      if (strategy !== "preboot")
-        this.steps.say(`       strategy "${strategy}" is not available yet: deploying with preboot`);
+      const requestedBake = this.deploy.request.bakeMs;
+      const resolved = withStrategyDefaults(staged.appConfig as ResolvedConfig);
+      // `baton deploy --bake` overrides app.json for this deploy only.
+      const config = typeof requestedBake === "number" ? { ...resolved, bakeMs: requestedBake } : resolved;
+      this.config = config;
+      const strategy = (this.deploy.request.strategy as DeployStrategy | undefined) ?? config.strategy;
       const env = { ...this.deps.baseEnv, ...staged.configVars };
       const isRollback = this.deploy.kind === "rollback";
 
@@ -111,60 +125,10 @@ export class Pipeline {
       const web = config.processes.find((p) => p.name === "web");
       const webQuantity = web === undefined ? 0 : Math.max(web.quantity, 1);
       if (web === undefined) {
-        for (const name of ["boot", "warmup", "smoke", "switch", "drain", "stop"])
+        for (const name of ["boot", "warmup", "smoke", "switch", "drain", "bake", "stop"])
           this.steps.skip(name, "the Procfile has no web process");
       } else {
-        await this.steps.run("boot", async () => {
-          await boot(this.deps, staged, web, webQuantity, (b) => this.booted.push(b));
-          return {
-            details: {
-              instances: this.booted.map((b) => ({ id: b.record.id, port: b.record.port, readyMs: b.readyMs })),
-            },
-          };
-        });
-        if (config.warmup === undefined) this.steps.skip("warmup", "app.json has no baton.warmup");
-        else {
-          const spec = config.warmup;
-          await this.steps.run("warmup", async () => ({ details: await warm(this.booted, spec) }));
-        }
-        if (config.smoke.length === 0) this.steps.skip("smoke", "app.json has no baton.smoke");
-        else await this.steps.run("smoke", async () => ({ details: await smoke(this.booted, config.smoke) }));
-
-        await this.steps.run("switch", async () => {
-          // The last moment to find a new instance that died after it passed readiness.
-          checkStillRunning(this.booted);
-          await traffic.putApp({ name: app.name, domains: app.domains, isDefault: app.isDefault });
-          const pool: PoolSpec = {
-            id: poolId(app.name, staged.version, this.deploy.id),
-            release: releaseName(staged.version),
-            targets: this.booted.map((b) => ({ host: "127.0.0.1", port: b.record.port ?? 0 })),
-            healthPath: config.readiness[0]?.path ?? "/",
-          };
-          const { previous } = await traffic.swap(app.name, pool);
-          this.switched = true;
-          this.goLive(staged);
-          this.deploy = store.updateDeploy(this.deploy.id, {
-            details: {
-              ...this.deploy.details,
-              switchedAt: Date.now(),
-              pool: pool.id,
-              previousPool: previous?.id ?? null,
-            },
-          });
-          return { details: { pool: pool.id, previousPool: previous?.id ?? null } };
-        });
-        await this.steps.run("drain", async () => {
-          const previousPool = this.deploy.details.previousPool;
-          if (typeof previousPool !== "string") return { status: "skipped", details: { reason: "no previous pool" } };
-          const report = await traffic.drain(previousPool, {
-            timeoutMs: config.timeouts.drainMs,
-            streamCloseWindowMs: STREAM_CLOSE_WINDOW_MS,
-          });
-          return { details: { ...report } };
-        });
-        await this.steps.run("stop", async () => ({
-          details: await this.stopOld("web", staged.version),
-        }));
+        await this.moveWebTraffic(strategy, web, webQuantity, statsBefore);
       }
       if (!this.switched) {
         // No web process: the new Release is live from here (its workers replace the old ones
@@ -203,6 +167,14 @@ export class Pipeline {
       return await this.finish("succeeded", postdeployError, statsBefore);
     } catch (error) {
       const failure = asBatonError(error);
+      if (failure.code === "BATON_ROLLED_BACK" || failure.code === "BATON_DEPLOY_ABORTED") {
+        // The strategy step already moved every user back to the old Release; what is left is
+        // to stop the new instances (a canary's) and record why.
+        if (!this.switched) await this.abandon(this.release);
+        return await this.finish("rolled_back", deployError(failure), statsBefore, {
+          evidence: failure.details.evidence ?? null,
+        });
+      }
       if (this.switched) {
         // The new Release serves; what failed was tidying up after it. Report, do not undo.
         this.deps.log.warn("deploy finished with a failed clean-up step", {
@@ -216,6 +188,162 @@ export class Pipeline {
       await this.abandon(this.release);
       return await this.finish("failed", deployError(failure), statsBefore);
     }
+  }
+
+  /**
+   * Boot, prove and switch the web instances the way the strategy says, then keep the old ones on
+   * standby while the new Release bakes, then stop them. Until the switch nothing a user sees has
+   * changed (a canary's share excepted, which its judge watches).
+   */
+  private async moveWebTraffic(
+    strategy: DeployStrategy,
+    web: ResolvedProcess,
+    quantity: number,
+    statsBefore: AppStatsSnapshot | undefined,
+  ): Promise<void> {
+    const { traffic, instances, store } = this.deps;
+    const staged = this.mustHave(this.release, "release");
+    const config = this.mustHave(this.config, "config");
+    const app = this.mustHave(store.getApp(staged.app), "app");
+    const fromVersion = this.deploy.fromVersion;
+    const oldWeb = instances.list({ app: app.name, type: "web" }).filter((i) => i.version !== staged.version);
+    const hasOld = fromVersion !== null && oldWeb.length > 0;
+    const oldRelease = releaseName(fromVersion ?? 0);
+    let effective = strategy;
+    if (strategy !== "preboot" && !hasOld) {
+      this.steps.say(`       nothing serves yet: the ${strategy} strategy deploys a first release like preboot`);
+      effective = "preboot";
+    }
+    await traffic.putApp({ name: app.name, domains: app.domains, isDefault: app.isDefault });
+    const healthPath = config.readiness[0]?.path ?? "/";
+    let pool: PoolSpec = {
+      id: poolId(app.name, staged.version, this.deploy.id),
+      release: releaseName(staged.version),
+      targets: [],
+      healthPath,
+    };
+    const withTargets = (): PoolSpec => ({
+      ...pool,
+      targets: this.booted.map((b) => ({ host: "127.0.0.1", port: b.record.port ?? 0 })),
+    });
+
+    if (effective === "rolling") {
+      for (const name of ["boot", "warmup", "smoke"])
+        this.steps.skip(name, "the rolling strategy boots, warms and proves each batch in the rollout step");
+      await this.steps.run("rollout", async (ctx) => {
+        const rolled = await rollOut(this.hostFor(ctx, oldRelease), web, quantity);
+        pool = rolled.pool;
+        return { details: { batches: rolled.batches } };
+      });
+    } else {
+      await this.steps.run("boot", async () => {
+        await boot(this.deps, staged, web, quantity, (b) => this.booted.push(b));
+        return {
+          details: {
+            instances: this.booted.map((b) => ({ id: b.record.id, port: b.record.port, readyMs: b.readyMs })),
+          },
+        };
+      });
+      if (config.warmup === undefined) this.steps.skip("warmup", "app.json has no baton.warmup");
+      else {
+        const spec = config.warmup;
+        await this.steps.run("warmup", async () => ({ details: await warm(this.booted, spec) }));
+      }
+      if (config.smoke.length === 0) this.steps.skip("smoke", "app.json has no baton.smoke");
+      else await this.steps.run("smoke", async () => ({ details: await smoke(this.booted, config.smoke) }));
+      pool = withTargets();
+      if (effective === "canary") {
+        const canaryPool = pool;
+        await this.steps.run("canary", async (ctx) => {
+          const result = await runCanary(this.hostFor(ctx, oldRelease), canaryPool);
+          return { details: { ...result, since: undefined } };
+        });
+      }
+    }
+
+    let previousPool: PoolSpec | null = null;
+    await this.steps.run("switch", async () => {
+      // The last moment to find a new instance that died after it passed readiness.
+      checkStillRunning(this.booted);
+      const { previous } = await traffic.swap(app.name, pool);
+      previousPool = previous;
+      this.switched = true;
+      this.goLive(staged);
+      // A rolling deploy's last batch Pool (or a canary never promoted) must not keep a share.
+      const leftover = await traffic.setCanary(app.name, null, 0);
+      if (leftover !== null) await traffic.drain(leftover.id, { timeoutMs: 0 });
+      this.deploy = store.updateDeploy(this.deploy.id, {
+        details: { ...this.deploy.details, switchedAt: Date.now(), pool: pool.id, previousPool: previous?.id ?? null },
+      });
+      return { details: { pool: pool.id, previousPool: previous?.id ?? null } };
+    });
+    const statsAtSwitch = await traffic.appStats(app.name).catch(() => undefined);
+    const standing = instances.list({ app: app.name, type: "web" }).filter((i) => i.version !== staged.version);
+    const bakes = config.bakeMs > 0 && hasOld;
+
+    await this.steps.run("drain", async () => {
+      const previous = previousPool as PoolSpec | null;
+      if (previous === null) return { status: "skipped", details: { reason: "no previous pool" } };
+      const report = await traffic.drain(previous.id, {
+        timeoutMs: config.timeouts.drainMs,
+        streamCloseWindowMs: STREAM_CLOSE_WINDOW_MS,
+      });
+      // Drained of users, still running: the bake's warm standby.
+      if (bakes) for (const i of standing) instances.markStandby(i.id);
+      return { details: { ...report } };
+    });
+
+    if (!bakes) this.steps.skip("bake", hasOld ? "baton.bakeMs is 0" : "no old release to compare with");
+    else {
+      await this.steps.run("bake", async (ctx) => {
+        const baseline = baselineOf(oldRelease, statsBefore, statsAtSwitch, config.rollback.minRequests);
+        const standby: Standby | null =
+          standing.length === 0
+            ? null
+            : {
+                pool: {
+                  id: `${poolId(app.name, fromVersion ?? 0, this.deploy.id)}-standby`,
+                  release: oldRelease,
+                  targets: standing.map((i) => ({ host: "127.0.0.1", port: i.port ?? 0 })),
+                  healthPath: (previousPool as PoolSpec | null)?.healthPath ?? healthPath,
+                },
+                instanceIds: standing.map((i) => i.id),
+              };
+        const outcome = await bake(this.hostFor(ctx, oldRelease), statsBefore, baseline, standby);
+        if (outcome.failure !== null) {
+          if (standby === null) {
+            // No old instance is left to swap back (rolling): boot the old Release again.
+            const queued = this.deps.enqueueRollback?.(app.name, fromVersion ?? 0);
+            ctx.output(`       rollback deploy ${queued ?? "?"} queued: it boots ${oldRelease} again\n`);
+          }
+          throw outcome.failure;
+        }
+        return { details: outcome.details };
+      });
+    }
+    await this.steps.run("stop", async () => ({ details: await this.stopOld("web", staged.version) }));
+  }
+
+  /** The strategy steps' view of this deploy, reporting through the running step's output. */
+  private hostFor(ctx: StepContext, oldRelease: string): RolloutHost {
+    const pipeline = this;
+    return {
+      deps: this.deps,
+      controls: this.controls,
+      get deploy() {
+        return pipeline.deploy;
+      },
+      staged: this.mustHave(this.release, "release"),
+      config: this.mustHave(this.config, "config"),
+      oldRelease,
+      booted: this.booted,
+      say: (line) => ctx.output(`${line}\n`),
+    };
+  }
+
+  private mustHave<T>(value: T | undefined, what: string): T {
+    if (value === undefined) throw new BatonError("BATON_STATE_CORRUPT", `the deploy has no ${what} at this step`);
+    return value;
   }
 
   /** The new Release serves: record it, and from now on restart its instances when they crash. */
@@ -265,7 +393,7 @@ export class Pipeline {
   }
 
   private async finish(
-    status: "succeeded" | "failed",
+    status: "succeeded" | "failed" | "rolled_back",
     error: DeployRecord["error"],
     statsBefore: Awaited<ReturnType<TrafficDriver["appStats"]>> | undefined,
     extra: Record<string, unknown> = {},
@@ -285,10 +413,12 @@ export class Pipeline {
     events.emit(
       this.deploy.app,
       this.deploy.id,
-      status === "succeeded" ? "deploy.succeeded" : "deploy.failed",
+      status === "succeeded" ? "deploy.succeeded" : status === "rolled_back" ? "deploy.rolled_back" : "deploy.failed",
       status === "succeeded"
         ? `${releaseName(this.deploy.version ?? 0)} is live`
-        : `deploy of${version} failed: ${error?.message ?? ""}`,
+        : status === "rolled_back"
+          ? `deploy of${version} rolled back: ${error?.message ?? ""}`
+          : `deploy of${version} failed: ${error?.message ?? ""}`,
       { status, failedRequests, error },
     );
     return this.deploy;

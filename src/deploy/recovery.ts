@@ -45,6 +45,18 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
       );
       report.completed.push(deploy.id);
     } else {
+      // A canary of this deploy keeps its share in the router until taken out: take it out first,
+      // so no user is sent to the instances stopped next.
+      const canary = table.apps.find((a) => a.name === deploy.app)?.canary;
+      if (
+        canary !== null &&
+        canary !== undefined &&
+        deploy.version !== null &&
+        canary.pool.release === releaseName(deploy.version)
+      ) {
+        const removed = await traffic.setCanary(deploy.app, null, 0);
+        if (removed !== null) await traffic.drain(removed.id, { timeoutMs: 10_000 }).catch(() => undefined);
+      }
       await rollBackUnswitched(deps, deploy);
       report.rolledBack.push(deploy.id);
     }
@@ -156,7 +168,7 @@ async function rollBackUnswitched(deps: PipelineDeps, deploy: DeployRecord): Pro
   }
   const error = {
     code: "BATON_DEPLOY_INTERRUPTED",
-    message: `the control plane stopped during the ${deploy.phase} step, before traffic moved; the deploy was rolled back`,
+    message: `the control plane stopped during the ${deploy.phase} step, before all traffic moved; the deploy was rolled back`,
     hint: "nothing changed for users; deploy again",
   };
   store.updateDeploy(deploy.id, { status: "failed", phase: "failed", finishedAt: Date.now(), error });

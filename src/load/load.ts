@@ -20,6 +20,8 @@ export interface LoadOptions {
   maxRequests: number;
   requests: LoadRequest[];
   requestTimeoutMs?: number;
+  /** Keep this response header's value on each Sample (e.g. which release answered). */
+  tagHeader?: string;
 }
 
 export interface Sample {
@@ -27,6 +29,8 @@ export interface Sample {
   latencyMs: number;
   status: number;
   error?: string;
+  /** The value of the `tagHeader` response header, when asked for. */
+  tag?: string;
 }
 
 export interface WindowStats {
@@ -96,8 +100,15 @@ export class LoadRun {
   private one(spec: LoadRequest): Promise<Sample> {
     const startMs = this.now();
     return new Promise((resolve) => {
+      let tag: string | undefined;
       const finish = (status: number, error?: string): void =>
-        resolve({ startMs, latencyMs: this.now() - startMs, status, ...(error === undefined ? {} : { error }) });
+        resolve({
+          startMs,
+          latencyMs: this.now() - startMs,
+          status,
+          ...(error === undefined ? {} : { error }),
+          ...(tag === undefined ? {} : { tag }),
+        });
       const headers: Record<string, string> = { ...spec.headers };
       if (this.options.hostHeader !== undefined) headers.host = this.options.hostHeader;
       if (spec.body !== undefined) headers["content-length"] = String(Buffer.byteLength(spec.body));
@@ -111,6 +122,11 @@ export class LoadRun {
           agent: this.agent,
         },
         (res) => {
+          const tagHeader = this.options.tagHeader;
+          if (tagHeader !== undefined) {
+            const value = res.headers[tagHeader];
+            if (typeof value === "string") tag = value;
+          }
           res.on("data", () => {});
           res.on("end", () => finish(res.statusCode ?? 0));
           res.on("error", (e: NodeJS.ErrnoException) => finish(0, e.code ?? e.message));

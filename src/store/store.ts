@@ -85,7 +85,8 @@ export interface StepRecord {
   details: Record<string, unknown>;
 }
 
-export type InstanceState = "starting" | "running" | "stopping" | "stopped" | "crashed";
+/** `standby`: an old release's web instance kept running, out of traffic, during the bake. */
+export type InstanceState = "starting" | "running" | "standby" | "stopping" | "stopped" | "crashed";
 
 export interface InstanceRecord {
   /** "<app>.<type>.v<version>.<index>", unique while the record exists. */
