@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { MAIN } from "./helpers.js";
 
-test("`baton demo` (the README's main command) deploys three times under load with zero failed requests", async () => {
+test("`baton demo` (the README's main command) deploys, runs a canary and rolls back under load with zero failed requests", async () => {
   const child = spawn(process.execPath, [MAIN, "demo", "--json"], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -21,7 +21,7 @@ test("`baton demo` (the README's main command) deploys three times under load wi
   };
   assert.deepEqual(
     reports.map((r) => r.phase),
-    ["steady state", "deploy v2", "deploy v3", "rollback", "after"],
+    ["steady state", "deploy v2", "canary v3", "rollback", "after"],
   );
   assert.equal(total.failed, 0);
   for (const report of reports) assert.ok(report.stats.requests > 0, `no load during ${report.phase}`);

@@ -3,6 +3,7 @@
 // test file (node --test runs each file in its own process).
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 import { waitFor } from "../src/core/wait.js";
 import { RouterClient } from "../src/router/client.js";
 import { MAIN } from "./helpers.js";
@@ -58,10 +59,10 @@ export const note = (line: string): void => {
  */
 export const explainedWith =
   (extra: () => string) =>
-  (fn: () => Promise<void>): (() => Promise<void>) =>
-  async () => {
+  (fn: (t: TestContext) => Promise<void>): ((t: TestContext) => Promise<void>) =>
+  async (t) => {
     try {
-      await fn();
+      await fn(t);
       if (process.env.BATON_E2E_TRANSCRIPT) process.stderr.write(`${transcript.join("\n")}\n`);
     } catch (error) {
       process.stderr.write(`\n---- transcript ----\n${transcript.join("\n")}\n${extra()}---- end of transcript ----\n`);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/core/wait.js";
 import { LoadRun, type Sample, summarize } from "../src/load/load.js";
@@ -211,7 +211,7 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
   );
 
   /** Deploy a bad release as a canary; it must come back rolled back with the judge's evidence. */
-  const badCanary = async (label: string, behaviour: Behaviour, expected: RegExp) => {
+  const badCanary = async (t: TestContext, label: string, behaviour: Behaviour, expected: RegExp) => {
     const dir = variant(label, behaviour, {
       strategy: "canary",
       canary: {
@@ -233,7 +233,7 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
     const during = samples(from, to);
     const sawBad = during.filter((s) => s.tag === label);
     const share = sawBad.length / Math.max(1, during.length);
-    note(
+    t.diagnostic(
       `${label}: ${sawBad.length} of ${during.length} requests (${(100 * share).toFixed(1)}%) met the bad release in ${to - from} ms; ${sawBad.filter((s) => s.status >= 500).length} of them got a 5xx`,
     );
     assert.ok(sawBad.length > 0, "the canary got some traffic before the verdict");
@@ -253,8 +253,8 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
 
   test(
     "a release that answers 500 to 30% of requests is rolled back during the canary",
-    explained(async () => {
-      const json = await badCanary("v4-errors", { errorRate: 0.3 }, /5xx rate/);
+    explained(async (t) => {
+      const json = await badCanary(t, "v4-errors", { errorRate: 0.3 }, /5xx rate/);
       const evidence = (json as unknown as { details?: { evidence?: unknown } }).details?.evidence;
       assert.ok(
         evidence !== undefined && evidence !== null,
@@ -265,10 +265,10 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
 
   test(
     "a release 5x slower than the one it replaces is rolled back",
-    explained(async () => {
+    explained(async (t) => {
       const healthy = await deploy(variant("v5", { delayMs: 20 }, { bakeMs: 0 }));
       assert.equal(healthy.json.status, "succeeded");
-      await badCanary("v6-slow", { delayMs: 100 }, /p99/);
+      await badCanary(t, "v6-slow", { delayMs: 100 }, /p99/);
     }),
   );
 
@@ -328,7 +328,7 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
 
   test(
     "baton rollback while the old release is on standby: no boot, no failed request",
-    explained(async () => {
+    explained(async (t) => {
       const liveBefore = await status();
       const oldPids = liveBefore.instances.filter((i) => i.type === "web").map((i) => i.pid);
       const deploying = deploy(variant("v10", {}, { bakeMs: 60_000 }));
@@ -348,10 +348,10 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
       const d = await deploying;
       assert.equal(d.json.status, "rolled_back");
       assert.equal(d.json.error?.code, "BATON_DEPLOY_ABORTED");
-      const after = await status();
-      assert.equal(after.currentVersion, liveBefore.currentVersion);
+      const afterwards = await status();
+      assert.equal(afterwards.currentVersion, liveBefore.currentVersion);
       assert.deepEqual(
-        after.instances
+        afterwards.instances
           .filter((i) => i.type === "web")
           .map((i) => i.pid)
           .sort(),
@@ -364,8 +364,14 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
           .filter((s) => s.tag === "v10")
           .map((s) => s.startMs + epoch),
       );
-      note(
-        `rollback: CLI ${returned - started} ms; last request to v10 started ${lastOnNew === 0 ? "before the CLI" : `${lastOnNew - started} ms after the CLI started`}`,
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(
+        samples(returned, Date.now()).filter((s) => s.tag === "v10").length,
+        0,
+        "a request reached v10 after `baton rollback` returned",
+      );
+      t.diagnostic(
+        `rollback: CLI ${returned - started} ms; last request to v10 started ${lastOnNew === 0 ? "before the CLI" : `${Math.round(lastOnNew - started)} ms after the CLI started`}`,
       );
       const window = failedIn(d.from, Date.now());
       assert.equal(window.failed, 0, `failed around the rollback: ${JSON.stringify(window.failures)}`);

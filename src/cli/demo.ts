@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ApiClient } from "../api/client.js";
 import type { TimeSplit } from "../api/views.js";
@@ -70,12 +71,16 @@ export async function run(argv: string[]): Promise<number> {
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
-    const deploy = async (label: string, path: string, body: unknown): Promise<NonNullable<PhaseReport["deploy"]>> => {
-      say(`${label}: stage, build, boot beside the live release, readiness, warm-up, switch, drain, stop…`);
+    const deploy = async (
+      label: string,
+      path: string,
+      body: unknown,
+      expected = "succeeded",
+    ): Promise<NonNullable<PhaseReport["deploy"]>> => {
       const result = (await (api as ApiClient).stream("POST", path, body, () => {})) as unknown as NonNullable<
         PhaseReport["deploy"]
       >;
-      if (result.status !== "succeeded") {
+      if (result.status !== expected) {
         throw new BatonError(
           "BATON_DEMO_FAILED",
           `${label} ended ${result.status}: ${JSON.stringify((result as { error?: unknown }).error)}`,
@@ -85,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     };
     const deployPath = `/v1/apps/${APP}/deploys`;
     const source = { source: { dir: EXAMPLE_DIR } };
+    say("deploy v1: stage, build, boot, readiness, warm-up, switch…");
     await deploy("deploy v1", deployPath, source);
 
     const load = new LoadRun({
@@ -104,18 +110,42 @@ export async function run(argv: string[]): Promise<number> {
     const steadyFrom = load.now();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     reports.push({ phase: "steady state", stats: load.window(steadyFrom, load.now()) });
-    const phase = async (label: string, path: string, body: unknown): Promise<void> => {
+    const phase = async (label: string, body: unknown): Promise<void> => {
       const from = load.now();
-      const result = await deploy(label, path, body);
+      const result = await deploy(label, deployPath, body);
       const stats = load.window(from, load.now());
       reports.push({ phase: label, stats, deploy: result });
       say(
         `  v${result.version} live: ${stats.requests} requests during the deploy, ${stats.failed} failed, p99 ${stats.p99Ms.toFixed(0)} ms`,
       );
     };
-    await phase("deploy v2", deployPath, source);
-    await phase("deploy v3", deployPath, source);
-    await phase("rollback", `/v1/apps/${APP}/rollback`, {});
+    say("deploy v2 (preboot): boot beside v1, prove, switch at once, drain; v1 on standby for a 5 s bake…");
+    await phase("deploy v2", source);
+    say("canary v3: 20% of users for 3 s (the judge watching), then everyone; v2 on standby for the bake…");
+    await phase("canary v3", { ...source, strategy: "canary" });
+
+    // Instant rollback: deploy v4, and while v3 waits on standby during the bake, roll back.
+    say("deploy v4, then `baton rollback` during its bake, while v3 still runs on standby…");
+    const rollbackFrom = load.now();
+    const v4 = deploy("deploy v4", deployPath, source, "rolled_back");
+    await waitFor(
+      "v4's bake",
+      async () =>
+        (await (api as ApiClient).get<{ deploy: { phase?: string } | null }>(`/v1/apps/${APP}`)).deploy?.phase ===
+        "bake"
+          ? true
+          : undefined,
+      { timeoutMs: 120_000, intervalMs: 50 },
+    );
+    const asked = performance.now();
+    await (api as ApiClient).stream("POST", `/v1/apps/${APP}/rollback`, {}, () => {});
+    const rollbackMs = performance.now() - asked;
+    const rolledBack = await v4;
+    const rollbackStats = load.window(rollbackFrom, load.now());
+    reports.push({ phase: "rollback", stats: rollbackStats, deploy: rolledBack });
+    say(
+      `  rollback done in ${rollbackMs.toFixed(0)} ms: v3 took all traffic back in one switch (no boot: it was on standby), v4's in-flight requests drained; ${rollbackStats.failed} of ${rollbackStats.requests} requests failed`,
+    );
     const afterFrom = load.now();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     reports.push({ phase: "after", stats: load.window(afterFrom, load.now()) });
@@ -125,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
     else say(`\n${table(reports, total)}`);
     say(
       total.failed === 0
-        ? `\n0 failed requests out of ${total.requests} across 3 deploys. Every deploy was invisible to users.`
+        ? `\n0 failed requests out of ${total.requests} across 3 deploys and a rollback. Every one was invisible to users.`
         : `\n${total.failed} of ${total.requests} requests failed: ${JSON.stringify(total.failures)}`,
     );
     void exited;
@@ -160,7 +190,7 @@ function table(reports: PhaseReport[], total: WindowStats): string {
     "max ms",
     "deploy s",
     "app's own s",
-    "bake s",
+    "canary+bake s",
     "baton s",
     "switch ms",
   ];

@@ -78,6 +78,24 @@ export function checkStillRunning(booted: readonly Booted[]): void {
   }
 }
 
+/**
+ * Before the switch of a canary or rolling deploy: its instances already served users and were
+ * restarted on a crash (which the judge counted), so "alive now" is the test, not "never exited".
+ */
+export function checkStillServing(instances: PipelineDeps["instances"], booted: readonly Booted[]): void {
+  const dead = booted.filter((b) => instances.instance(b.record.id)?.alive() !== true);
+  if (dead.length > 0) {
+    throw new BatonError(
+      "BATON_INSTANCE_CRASHED",
+      `${dead.map((b) => b.record.id).join(", ")} is not running at the switch`,
+      {
+        details: { instances: dead.map((b) => b.record.id) },
+        hint: "the new release crashed while it had a share of traffic; `baton logs` shows its output. The old release serves",
+      },
+    );
+  }
+}
+
 /** The `warmup` step: requests straight to each new instance so users never meet a cold one. */
 export async function warm(
   booted: readonly Booted[],

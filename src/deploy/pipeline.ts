@@ -7,7 +7,7 @@ import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
 import type { DeployRecord, ReleaseRecord, Store } from "../store/store.js";
 import { bake, baselineOf, type Standby } from "./bake.js";
-import { type Booted, boot, checkStillRunning, smoke, warm } from "./boot.js";
+import { type Booted, boot, checkStillRunning, checkStillServing, smoke, warm } from "./boot.js";
 import { runCanary } from "./canary.js";
 import { cleanupReleases, discardRelease } from "./cleanup.js";
 import { DeployControls } from "./controls.js";
@@ -264,7 +264,8 @@ export class Pipeline {
     let previousPool: PoolSpec | null = null;
     await this.steps.run("switch", async () => {
       // The last moment to find a new instance that died after it passed readiness.
-      checkStillRunning(this.booted);
+      if (effective === "preboot") checkStillRunning(this.booted);
+      else checkStillServing(instances, this.booted);
       const { previous } = await traffic.swap(app.name, pool);
       previousPool = previous;
       this.switched = true;
@@ -373,9 +374,19 @@ export class Pipeline {
 
   /** Before the switch: stop what this deploy started and forget its Release. */
   private async abandon(release: ReleaseRecord | undefined): Promise<void> {
-    const { instances, store } = this.deps;
+    const { instances, store, traffic } = this.deps;
     const version = this.deploy.version;
     if (version !== null) {
+      // A canary or rolling batch of this Release may still have a share: take it out first, so
+      // no user is sent to the instances stopped next.
+      const routed = (await traffic.table().catch(() => undefined))?.apps.find((a) => a.name === this.deploy.app);
+      if (routed?.canary?.pool.release === releaseName(version)) {
+        const removed = await traffic.setCanary(this.deploy.app, null, 0).catch(() => null);
+        if (removed !== null)
+          await traffic
+            .drain(removed.id, { timeoutMs: this.config?.timeouts.drainMs ?? 10_000 })
+            .catch(() => undefined);
+      }
       const mine = instances.list({ app: this.deploy.app, version });
       // New instances have had no users: no drain, and no reason to wait long for them.
       await Promise.all(mine.map((i) => instances.stop(i.id, 2_000)));
