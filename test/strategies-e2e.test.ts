@@ -37,6 +37,7 @@ const SHARE_TOLERANCE = 5;
 
 interface Behaviour {
   bootDelayMs?: number;
+  crashAfterReadyMs?: number;
   errorRate?: number;
   delayMs?: number;
   jitterMs?: number;
@@ -269,6 +270,14 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
       const healthy = await deploy(variant("v5", { delayMs: 20 }, { bakeMs: 0 }));
       assert.equal(healthy.json.status, "succeeded");
       await badCanary(t, "v6-slow", { delayMs: 100 }, /p99/);
+    }),
+  );
+
+  test(
+    "a release whose instances crash while it has a canary share is rolled back",
+    explained(async (t) => {
+      // Each instance exits 2.5 s after its first readiness pass: after warm-up, during the 10% step.
+      await badCanary(t, "v4-crash", { crashAfterReadyMs: 2_500 }, /crash/);
     }),
   );
 
