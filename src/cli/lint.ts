@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { BatonError } from "../core/errors.js";
+import { type Catalog, readCatalog } from "../lint/catalog.js";
 import { formatText } from "../lint/format.js";
 import { findSqlFiles, hasErrors, lintSources, type SqlSource } from "../lint/index.js";
 import { intOption, parse } from "./args.js";
@@ -8,6 +9,7 @@ import { printJson } from "./common.js";
 export const summary = "check PostgreSQL migrations for changes that break the running release or lock tables";
 
 export const usage = `baton lint [PATHS...] [--format text|json] [--pg-version 16] [--no-transaction]
+                  [--database-url URL]
 
 Parses each .sql file with PostgreSQL's own grammar and reports the statements that would break
 the release still serving during a deploy (a dropped or renamed column, a new NOT NULL column) or
@@ -20,6 +22,10 @@ rewrites the table), each with the lock taken and the safe sequence. Directories
   --pg-version N       the PostgreSQL major version the migrations run on (default 16)
   --no-transaction     the files do not run inside a transaction (default: each file runs in one,
                        as migration tools run them; one file says so with -- baton:no-transaction)
+  --database-url URL   read the live schema and row estimates from this database (read-only catalog
+                       queries): column types as they are, and a size-bound lock (an index build, a
+                       rewrite, a validating scan) on a table under 10,000 rows is a warning, not
+                       an error. A deploy does this with the app's DATABASE_URL.
 
 Suppress a finding with a comment on the line before the statement (or on its line):
   -- baton:allow <rule-id> <reason>        or, for the whole file:  -- baton:allow-file <rule-id> <reason>
@@ -35,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       "pg-version": { type: "string" },
       "no-transaction": { type: "boolean" },
+      "database-url": { type: "string" },
     },
     true,
   );
@@ -44,7 +51,22 @@ export async function run(argv: string[]): Promise<number> {
   }
   const pgVersion = intOption(values["pg-version"], "pg-version") ?? 16;
   const sources = await readSources(positionals.length === 0 ? ["."] : positionals);
-  const violations = await lintSources(sources, { pgVersion, transaction: values["no-transaction"] !== true });
+  const url = values["database-url"];
+  let catalog: Catalog | undefined;
+  if (url !== undefined) {
+    try {
+      catalog = await readCatalog(url);
+    } catch (error) {
+      throw new BatonError("BATON_USAGE", `--database-url: could not read the catalog: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  const violations = await lintSources(catalog === undefined ? sources : [catalog.source, ...sources], {
+    pgVersion,
+    transaction: values["no-transaction"] !== true,
+    ...(catalog === undefined ? {} : { tableRows: catalog.rows }),
+  });
   if (format === "json") printJson(violations);
   else process.stdout.write(formatText(violations, sources.length));
   return hasErrors(violations) ? 1 : 0;

@@ -1,8 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import pg from "pg";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { BatonError } from "../core/errors.js";
+import { type Catalog, readCatalog } from "../lint/catalog.js";
 import { lintSources, type SqlSource, type Violation } from "../lint/index.js";
 import type { ReleaseRecord } from "../store/store.js";
 import { usesMigrationTimeouts } from "./release-phase.js";
@@ -37,17 +37,18 @@ export async function lintNewMigrations(
     return { details: { files: 0 } };
   }
   ctx.output(`checking ${fresh.length} new migration${fresh.length === 1 ? "" : "s"}: ${fresh.join(", ")}\n`);
-  const catalog = env.DATABASE_URL ? await catalogSource(env.DATABASE_URL, ctx) : undefined;
+  const catalog = env.DATABASE_URL ? await liveCatalog(env.DATABASE_URL, ctx) : undefined;
   if (catalog !== undefined) {
     // The live schema goes after what the applied files say and before the new files: it is the
     // truth the new migrations will meet (tables made outside the migrations, types changed by hand).
     const at = sources.findIndex((source) => source.applied !== true);
-    sources.splice(at < 0 ? sources.length : at, 0, catalog);
+    sources.splice(at < 0 ? sources.length : at, 0, catalog.source);
   }
   const violations = await lintSources(sources, {
     pgVersion: spec.postgres,
     // The release phase gives every migration session a lock_timeout unless the app sets PGOPTIONS.
     lockTimeout: usesMigrationTimeouts(env),
+    ...(catalog === undefined ? {} : { tableRows: catalog.rows }),
   });
   for (const v of violations) ctx.output(formatViolation(v));
   const blocking = violations.filter((v) => v.severity === "error" || (spec.strict && v.severity === "warning"));
@@ -75,55 +76,23 @@ export async function lintNewMigrations(
 }
 
 /**
- * The database's tables as CREATE TABLE statements (column types and NOT NULL, as the catalog has
- * them), read as applied history: the type-change and NOT NULL rules then judge against the real
- * schema. Unreachable database: said in the output, and the lint goes on from the files alone.
+ * The live database's schema and table sizes (src/lint/catalog.ts). Unreachable database: said in
+ * the output, and the lint goes on from the files alone.
  */
-async function catalogSource(url: string, ctx: StepContext): Promise<SqlSource | undefined> {
-  const client = new pg.Client({
-    connectionString: url,
-    connectionTimeoutMillis: 5_000,
-    application_name: "baton lint",
-  });
+async function liveCatalog(url: string, ctx: StepContext): Promise<Catalog | undefined> {
   try {
-    await client.connect();
-    const { rows } = await client.query<{
-      schema: string;
-      table: string;
-      column: string;
-      type: string;
-      not_null: boolean;
-    }>(
-      `SELECT n.nspname AS schema, t.relname AS table, a.attname AS column,
-              format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null
-         FROM pg_attribute a
-         JOIN pg_class t ON t.oid = a.attrelid
-         JOIN pg_namespace n ON n.oid = t.relnamespace
-        WHERE t.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-        ORDER BY n.nspname, t.relname, a.attnum`,
+    const catalog = await readCatalog(url);
+    ctx.output(
+      `read the live schema: ${catalog.tables} table${catalog.tables === 1 ? "" : "s"}, ${catalog.rows.size} with row estimates\n`,
     );
-    const tables = new Map<string, string[]>();
-    for (const r of rows) {
-      const name = r.schema === "public" ? quote(r.table) : `${quote(r.schema)}.${quote(r.table)}`;
-      const columns = tables.get(name) ?? [];
-      columns.push(`${quote(r.column)} ${r.type}${r.not_null ? " NOT NULL" : ""}`);
-      tables.set(name, columns);
-    }
-    ctx.output(`read the live schema: ${tables.size} table${tables.size === 1 ? "" : "s"}\n`);
-    const sql = [...tables].map(([name, columns]) => `CREATE TABLE ${name} (${columns.join(", ")});`).join("\n");
-    return { file: "(live database schema)", sql, applied: true };
+    return catalog;
   } catch (error) {
     ctx.output(
       `could not read the live schema (${(error as Error).message}); linting from the migration files alone\n`,
     );
     return undefined;
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
-
-const quote = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
 
 async function sqlFiles(dir: string): Promise<Map<string, string>> {
   let names: string[];

@@ -4,6 +4,7 @@ import { findSqlFiles } from "./files.js";
 import type { Violation } from "./rule.js";
 import { lintSources, type RunOptions } from "./runner.js";
 
+export { type Catalog, readCatalog } from "./catalog.js";
 export type { Context, Transaction } from "./context.js";
 export { findSqlFiles } from "./files.js";
 export { describeLock, type Lock, type LockMode, locksTaken } from "./locks.js";
@@ -12,6 +13,7 @@ export { type ParsedFile, parseSql } from "./parse.js";
 export { RULES, ruleById } from "./registry.js";
 export type { Finding, Rule, RuleGroup, Severity, Violation, ViolationGroup } from "./rule.js";
 export { INPUT_RULE_IDS, lintSources, lintSql, type RunOptions, type SqlSource } from "./runner.js";
+export { rankBySize, SIZE_BOUND_RULES } from "./size.js";
 export type { Statement } from "./statement.js";
 
 /** Lints the .sql files named or found under the paths (directories recursively, sorted). */

@@ -12,12 +12,20 @@ export interface LintOptions {
   transaction: boolean;
   /** The session already has a lock_timeout (baton's release phase sets one). Default false. */
   lockTimeout: boolean;
+  /**
+   * Estimated rows per table from the live catalog ("users", "audit.users"), when a database was
+   * read; rules whose lock lasts a pass over the table rank by it (src/lint/size.ts).
+   */
+  tableRows?: ReadonlyMap<string, number>;
+  /** Below this many estimated rows such a lock is brief: an error becomes a warning. Default 10,000. */
+  smallTableRows: number;
 }
 
 export const DEFAULT_OPTIONS: Readonly<LintOptions> = Object.freeze({
   pgVersion: 16,
   transaction: true,
   lockTimeout: false,
+  smallTableRows: 10_000,
 });
 
 /** Fills in defaults and checks the values once; the result is frozen. */
@@ -27,6 +35,12 @@ export function resolveOptions(options: Partial<LintOptions> = {}): Readonly<Lin
     throw new BatonError(
       "BATON_USAGE",
       `pgVersion must be a PostgreSQL major version such as 16 (got ${resolved.pgVersion})`,
+    );
+  }
+  if (!Number.isInteger(resolved.smallTableRows) || resolved.smallTableRows < 0) {
+    throw new BatonError(
+      "BATON_USAGE",
+      `smallTableRows must be a whole number of rows (got ${resolved.smallTableRows})`,
     );
   }
   return Object.freeze(resolved);

@@ -62,4 +62,6 @@ export interface Violation {
   safe: string;
   /** The source line at `line`, for display. */
   source: string;
+  /** The locked table's estimated rows, when the live catalog ranked this violation by size. */
+  rows?: number;
 }

@@ -7,6 +7,7 @@ import { type LintOptions, resolveOptions } from "./options.js";
 import { loadParser, type ParsedFile, parseSqlLoaded } from "./parse.js";
 import { RULES } from "./registry.js";
 import type { Rule, Violation } from "./rule.js";
+import { rankBySize } from "./size.js";
 import type { Statement } from "./statement.js";
 import { readDirectives, suppress, unusedSuppressions } from "./suppressions.js";
 
@@ -69,7 +70,7 @@ export async function lintSources(sources: readonly SqlSource[], options: RunOpt
             safe: finding.safe,
             source: parsed.source.line(statement.line),
           };
-          found.push({ violation, statement });
+          found.push({ violation: rankBySize(violation, statement, resolved), statement });
         }
       }
       walk.advance(statement);
