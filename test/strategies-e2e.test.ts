@@ -180,6 +180,39 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
   );
 
   test(
+    "a rolling deploy whose release errs during the bake is rolled back by booting the old release",
+    explained(async () => {
+      const dir = variant(
+        "v2b-errors",
+        { errorRate: 0.3 },
+        { strategy: "rolling", rolling: { maxSurge: 2 }, bakeMs: 30_000 },
+        4,
+      );
+      const { result, json, to } = await deploy(dir);
+      assert.equal(result.code, 1, result.stdout);
+      assert.equal(json.status, "rolled_back");
+      assert.equal(json.error?.code, "BATON_ROLLED_BACK");
+      assert.match(json.error?.hint ?? "", /serves until rollback deploy \d+ has booted v2/);
+      const queued = (json as unknown as { details: { evidence?: unknown } }).details;
+      assert.ok(queued !== undefined);
+      // The queued rollback boots v2 again, all at once, and then nobody meets the bad release.
+      const back = await waitFor(
+        "the rollback deploy to finish",
+        async () => {
+          const s = await status();
+          return s.deploy === null && s.currentVersion !== json.version ? s : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 250 },
+      );
+      assert.equal(back.instances.filter((i) => i.type === "web").length, 4, "the whole formation serves again");
+      const settled = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.equal(samples(settled).filter((s) => s.tag === "v2b-errors").length, 0);
+      assert.ok(to <= settled);
+    }),
+  );
+
+  test(
     "canary: 10% then 50% then 100%, each share near its weight, baked, no failed request",
     explained(async () => {
       const dir = variant(
@@ -313,13 +346,15 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
         canary: { steps: [{ weight: 10, bakeMs: 120_000 }] },
         bakeMs: 0,
       };
-      const promoted = deploy(variant("v8", quiet, slowSteps));
+      // A promote skips the remaining canary steps, not the bake: the judge still watches.
+      const promoted = deploy(variant("v8", quiet, { ...slowSteps, bakeMs: 2_000 }));
       await waitForPhase("canary");
       const promote = await baton(["deploy:promote", "--app", APP]);
       assert.equal(promote.code, 0, promote.stderr);
       const p = await promoted;
       assert.equal(p.json.status, "succeeded");
       assert.ok(p.to - p.from < 60_000, "promote skipped the 120 s step");
+      assert.equal(step(p.json, "bake").details.ended, "elapsed", "the bake ran its course after the promote");
 
       const aborted = deploy(variant("v9", quiet, slowSteps));
       await waitForPhase("canary");

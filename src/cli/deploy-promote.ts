@@ -2,12 +2,13 @@ import { BatonError } from "../core/errors.js";
 import { parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, printJson, requireApp, say } from "./common.js";
 
-export const summary = "send all traffic to a running canary now (skips its remaining steps and the bake)";
+export const summary = "send all traffic to a running canary now (or end a bake early)";
 
 export const usage = `baton deploy:promote --app NAME [--home DIR] [--json]
 
-Acts on the app's running deploy while its canary steps or its bake run: the canary gets 100% of
-the traffic at once, the remaining steps and the bake are skipped, the old instances are stopped.
+Acts on the app's running deploy. During its canary steps: the canary gets 100% of the traffic at
+once and the remaining steps are skipped; the bake still follows, with the old instances on
+standby and the judge watching. During its bake: the bake ends now and the old instances stop.
 Fails with BATON_NO_ACTIVE_ROLLOUT when no deploy of NAME is in a canary or bake.`;
 
 export async function run(argv: string[]): Promise<number> {

@@ -1,6 +1,7 @@
 import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
 import { type StatsWindow, windowOf } from "./judge.js";
+import { discardRelease } from "./cleanup.js";
 import { judgeFailure } from "./judge-failure.js";
 import { crashesOf, type RolloutHost } from "./rollout.js";
 import { releaseOf, watch } from "./watch.js";
@@ -36,6 +37,7 @@ export async function bake(
     `       watching ${candidate} for ${Math.round(config.bakeMs / 1000)} s against ${host.oldRelease} (${baseline.requests} requests as baseline)` +
       (standby === null ? "" : `; ${standby.instanceIds.length} ${host.oldRelease} instance(s) on standby`),
   );
+  // Open since the switch (an abort during the drain waits here); a request already taken stands.
   controls.accepting = new Set(["promote", "abort"]);
   try {
     const result = await watch(deps.traffic, controls, {
@@ -80,11 +82,20 @@ async function swapBack(host: RolloutHost, standby: Standby): Promise<void> {
   });
   for (const id of standby.instanceIds) instances.markRunning(id);
   host.say(`       all traffic back on ${host.oldRelease} in ${Date.now() - started} ms (no boot: it was on standby)`);
-  if (previous !== null)
-    await traffic.drain(previous.id, { timeoutMs: host.config.timeouts.drainMs, streamCloseWindowMs: 1_000 });
+  // Users are back on the old Release from here; what follows is tidying up, and a failure in it
+  // must not turn the rollback into a "succeeded" deploy of the Release nobody is served by.
+  try {
+    if (previous !== null)
+      await traffic.drain(previous.id, { timeoutMs: host.config.timeouts.drainMs, streamCloseWindowMs: 1_000 });
+  } catch (error) {
+    host.say(`       draining ${previous?.id} failed: ${(error as Error).message}`);
+  }
   await Promise.all(
-    instances.list({ app: staged.app, version: staged.version, type: "web" }).map((i) => instances.stop(i.id)),
+    instances
+      .list({ app: staged.app, version: staged.version, type: "web" })
+      .map((i) => instances.stop(i.id).catch(() => undefined)),
   );
+  await discardRelease(host.deps, staged).catch(() => undefined);
 }
 
 /** The old Release's counts before the switch; its whole history when that window is too thin. */

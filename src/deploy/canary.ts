@@ -27,10 +27,10 @@ export async function runCanary(host: RolloutHost, pool: PoolSpec): Promise<Cana
   for (const b of host.booted) instances.keepAlive(b.record.id);
   const since = await traffic.appStats(app).catch(() => undefined);
   const steps: CanaryResult["steps"] = [];
-  controls.accepting = new Set(["promote", "abort"]);
   try {
     for (const step of config.canary.steps) {
       await traffic.setCanary(app, pool, step.weight, config.canary.sticky);
+      controls.accepting = new Set(["promote", "abort"]);
       host.say(`       ${step.weight}% of traffic to ${candidate} for ${Math.round(step.bakeMs / 1000)} s`);
       const stepSince = await traffic.appStats(app).catch(() => undefined);
       const result = await watch(traffic, controls, {
@@ -53,8 +53,11 @@ export async function runCanary(host: RolloutHost, pool: PoolSpec): Promise<Cana
         `       ${candidate} served ${share ?? "-"}% of ${total} requests at weight ${step.weight}% (${result.verdict.outcome})`,
       );
       if (result.ended === "promote") {
-        host.say(`       promoted by ${controls.requested?.by ?? "a person"}: skipping the remaining steps`);
-        return { since, steps, promotedBy: controls.requested?.by ?? null };
+        const by = controls.requested?.by ?? "a person";
+        host.say(`       promoted by ${by}: skipping the remaining steps (the bake still watches)`);
+        // Consumed here: the bake that follows must watch, not end at once.
+        controls.requested = null;
+        return { since, steps, promotedBy: by };
       }
       if (result.ended === "failing" || result.ended === "abort") {
         await takeOut(host);

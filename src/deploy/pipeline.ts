@@ -91,7 +91,11 @@ export class Pipeline {
       // `baton deploy --bake` overrides app.json for this deploy only.
       const config = typeof requestedBake === "number" ? { ...resolved, bakeMs: requestedBake } : resolved;
       this.config = config;
-      const strategy = (this.deploy.request.strategy as DeployStrategy | undefined) ?? config.strategy;
+      // A rollback goes back all at once unless asked otherwise: the Release it returns to may be a
+      // canary app, but users should not wait through canary steps to leave a bad release.
+      const strategy =
+        (this.deploy.request.strategy as DeployStrategy | undefined) ??
+        (this.deploy.kind === "rollback" ? "preboot" : config.strategy);
       const env = { ...this.deps.baseEnv, ...staged.configVars };
       const isRollback = this.deploy.kind === "rollback";
 
@@ -276,11 +280,17 @@ export class Pipeline {
       this.deploy = store.updateDeploy(this.deploy.id, {
         details: { ...this.deploy.details, switchedAt: Date.now(), pool: pool.id, previousPool: previous?.id ?? null },
       });
+      // From the switch on, `baton rollback` is instant: taken now, acted on when the bake starts
+      // (right after the drain), which swaps the standby back.
+      if (config.bakeMs > 0 && hasOld) this.controls.accepting = new Set(["promote", "abort"]);
       return { details: { pool: pool.id, previousPool: previous?.id ?? null } };
     });
     const statsAtSwitch = await traffic.appStats(app.name).catch(() => undefined);
     const standing = instances.list({ app: app.name, type: "web" }).filter((i) => i.version !== staged.version);
     const bakes = config.bakeMs > 0 && hasOld;
+    // A rolling deploy has retired most old instances by now: the few left could not carry all the
+    // traffic back, so they stop at once and a failing bake boots the old Release instead.
+    const keepsStandby = bakes && effective !== "rolling";
 
     await this.steps.run("drain", async () => {
       const previous = previousPool as PoolSpec | null;
@@ -290,16 +300,19 @@ export class Pipeline {
         streamCloseWindowMs: STREAM_CLOSE_WINDOW_MS,
       });
       // Drained of users, still running: the bake's warm standby.
-      if (bakes) for (const i of standing) instances.markStandby(i.id);
+      if (keepsStandby) for (const i of standing) instances.markStandby(i.id);
       return { details: { ...report } };
     });
 
+    const stop = () =>
+      this.steps.run("stop", async () => ({ details: await this.stopOld("web", staged.version) }));
+    if (!keepsStandby) await stop();
     if (!bakes) this.steps.skip("bake", hasOld ? "baton.bakeMs is 0" : "no old release to compare with");
     else {
       await this.steps.run("bake", async (ctx) => {
         const baseline = baselineOf(oldRelease, statsBefore, statsAtSwitch, config.rollback.minRequests);
         const standby: Standby | null =
-          standing.length === 0
+          !keepsStandby || standing.length === 0
             ? null
             : {
                 pool: {
@@ -316,13 +329,18 @@ export class Pipeline {
             // No old instance is left to swap back (rolling): boot the old Release again.
             const queued = this.deps.enqueueRollback?.(app.name, fromVersion ?? 0);
             ctx.output(`       rollback deploy ${queued ?? "?"} queued: it boots ${oldRelease} again\n`);
+            const failure = asBatonError(outcome.failure);
+            throw new BatonError(failure.code, failure.message, {
+              details: { ...failure.details, rollbackDeploy: queued ?? null },
+              hint: `${staged.app} v${staged.version} serves until rollback deploy ${queued ?? "?"} has booted ${oldRelease} again (no instance of it was left on standby after the rolling deploy)`,
+            });
           }
           throw outcome.failure;
         }
         return { details: outcome.details };
       });
     }
-    await this.steps.run("stop", async () => ({ details: await this.stopOld("web", staged.version) }));
+    if (keepsStandby) await stop();
   }
 
   /** The strategy steps' view of this deploy, reporting through the running step's output. */

@@ -62,7 +62,26 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
     }
   }
 
-  for (const app of store.listApps()) {
+  for (const listed of store.listApps()) {
+    let app = listed;
+    // The router is the truth about what users get. A control plane that died between a router
+    // swap and the store write (a bake's swap back, say) left the store behind it: follow the
+    // router when the Release it routes to still has running instances, or the loop below would
+    // stop exactly the instances that serve.
+    const routedRelease = activeRelease(app.name);
+    const routedVersion = routedRelease === null ? null : Number(routedRelease.replace(/^v/, ""));
+    if (
+      routedVersion !== null &&
+      routedVersion !== app.currentVersion &&
+      instances.list({ app: app.name, version: routedVersion, type: "web" }).length > 0
+    ) {
+      deps.log.warn("the router serves another release than the store says; following the router", {
+        app: app.name,
+        store: app.currentVersion,
+        router: routedVersion,
+      });
+      app = store.updateApp(app.name, { currentVersion: routedVersion });
+    }
     const current = app.currentVersion;
     for (const record of instances.list({ app: app.name })) {
       if (record.version === current) {

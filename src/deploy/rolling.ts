@@ -2,7 +2,7 @@ import { batchSizes, type ResolvedConfig, type ResolvedProcess } from "../config
 import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
 import type { InstanceRecord, ReleaseRecord } from "../store/store.js";
-import { type Booted, boot, checkStillRunning, smoke, warm } from "./boot.js";
+import { type Booted, boot, checkStillRunning, checkStillServing, smoke, warm } from "./boot.js";
 import { servedBetween } from "./canary.js";
 import { poolId, releaseName } from "./paths.js";
 import type { RolloutHost } from "./rollout.js";
@@ -139,6 +139,9 @@ export async function rollOut(host: RolloutHost, web: ResolvedProcess, quantity:
           : `       batch ${batch}: ${fresh.length} new instance(s) proven; ${release} has ${weight}% of traffic (${host.booted.length} new, ${old.length} old)`,
       );
     }
+    // The switch is the pipeline's next step; a new instance that died since it was proven is
+    // found here, where the old formation can still be restored.
+    checkStillServing(instances, host.booted);
   } catch (error) {
     await restore(host, web, oldVersion, quantity, old, poolOf, base).catch((cause) =>
       host.say(`       could not restore the old instances: ${(cause as Error).message}`),

@@ -74,9 +74,20 @@ export async function watch(traffic: TrafficDriver, controls: DeployControls, sp
       baseline,
       ms,
     });
-    if (controls.requested !== null) return result(controls.requested.kind);
-    if (verdict.outcome === "failing" && thresholds.auto) return result("failing");
-    if (ms >= spec.durationMs) return result("elapsed");
+    // From the moment the watch decides, no new request is taken until a step opens again: a
+    // request accepted now would be acted on by nobody.
+    const ended: WatchResult["ended"] | undefined =
+      controls.requested !== null
+        ? controls.requested.kind
+        : verdict.outcome === "failing" && thresholds.auto
+          ? "failing"
+          : ms >= spec.durationMs
+            ? "elapsed"
+            : undefined;
+    if (ended !== undefined) {
+      controls.accepting = new Set();
+      return result(ended);
+    }
     if (Date.now() - lastReport >= REPORT_MS) {
       lastReport = Date.now();
       spec.say(`       ${Math.round(ms / 1000)} s: ${describe(spec, candidate, baseline)} (${verdict.outcome})`);
