@@ -17,7 +17,7 @@ export const statementsAfterExclusiveLock: Rule = {
     // Cheap questions first: most statements neither work on rows nor wait for a strong lock.
     const work = dataWork(statement);
     const strong =
-      work === undefined && !context.lockTimeout
+      work === undefined
         ? context.locks(statement).filter((l) => blocksWrites(l.mode) && !context.isNewTable(l.relation))
         : [];
     if (work === undefined && strong.length === 0) return [];
@@ -52,8 +52,9 @@ export const statementsAfterExclusiveLock: Rule = {
         },
       ];
     }
-    // A strong lock on another table has to be waited for, behind whatever runs on that table. A
-    // lock_timeout bounds that wait (and require-lock-timeout asks for one): then it is not reported.
+    // A strong lock on another table has to be waited for, behind whatever runs on that table, and
+    // every query on the locked tables queues for as long. A lock_timeout bounds that wait, but up
+    // to the timeout is still a stall of every request that touches them: a warning either way.
     const waits = strong.filter(
       (l) =>
         !held.includes(l.relation) &&
@@ -66,7 +67,9 @@ export const statementsAfterExclusiveLock: Rule = {
     return [
       {
         severity: "warning",
-        message: `this statement must get ${describeLock(wait)} while the transaction already holds ACCESS EXCLUSIVE on ${list}${since(first)}: with no lock_timeout it waits behind the queries running on ${wait.relation} for as long as they run, and every query on ${list} waits too`,
+        message: context.lockTimeout
+          ? `this statement must get ${describeLock(wait)} while the transaction already holds ACCESS EXCLUSIVE on ${list}${since(first)}: it waits behind the queries running on ${wait.relation} for up to the lock_timeout, and every query on ${list} waits as long`
+          : `this statement must get ${describeLock(wait)} while the transaction already holds ACCESS EXCLUSIVE on ${list}${since(first)}: with no lock_timeout it waits behind the queries running on ${wait.relation} for as long as they run, and every query on ${list} waits too`,
         lock: `ACCESS EXCLUSIVE on ${list}${since(first)}, held until the transaction ends, while ${waits.map(describeLock).join(", ")} is awaited`,
         safe: [
           "Take one table's strong locks per transaction: put the statements on each table in a migration",
