@@ -10,7 +10,8 @@ import type { Statement } from "./statement.js";
 
 export interface Transaction {
   /**
-   * The statement that opened it: a BEGIN, a DO block (which runs as one transaction), or
+   * The statement that opened it: a BEGIN, a DO block (which runs as one transaction), a
+   * statement that calls a function (its body runs inside that statement's transaction), or
    * undefined for the transaction the migration tool wraps the whole file in.
    */
   begin: Statement | undefined;
@@ -45,6 +46,11 @@ interface OpenTransaction {
   begin: Statement | undefined;
   statements: Statement[];
   locks: Lock[];
+  /**
+   * Opened by a statement for what it runs (a DO block, a function call) in autocommit: it ends
+   * with that statement, at the next statement that it does not run.
+   */
+  implicit: boolean;
   /** SET LOCAL lock_timeout inside this transaction, if any. */
   localLockTimeout: boolean | undefined;
   /** The session's lock_timeout when it began: a ROLLBACK undoes a SET made inside. */
@@ -70,7 +76,7 @@ export class FileWalk {
 
   /** The context of the next statement, valid until advance(statement). */
   context(statement: Statement): Context {
-    this.#enterDoBlock(statement);
+    this.#enterImplicit(statement);
     const open = this.#transaction;
     const newTables = this.#newTables;
     const pgVersion = this.#options.pgVersion;
@@ -102,9 +108,10 @@ export class FileWalk {
     this.#trackTables(statement);
   }
 
-  #open(begin: Statement | undefined): OpenTransaction {
+  #open(begin: Statement | undefined, implicit = false): OpenTransaction {
     return {
       begin,
+      implicit,
       statements: [],
       locks: [],
       localLockTimeout: undefined,
@@ -112,12 +119,15 @@ export class FileWalk {
     };
   }
 
-  /** A DO block runs as one transaction even in autocommit; its statements share it. */
-  #enterDoBlock(statement: Statement): void {
+  /**
+   * A DO block runs as one transaction even in autocommit, and so does a statement that calls a
+   * function: the statements they run (those with a `parent`) share it.
+   */
+  #enterImplicit(statement: Statement): void {
     const current = this.#transaction;
-    if (current?.begin?.kind === "DoStmt" && statement.parent !== current.begin) this.#transaction = undefined;
+    if (current?.implicit && statement.parent !== current.begin) this.#transaction = undefined;
     if (statement.parent !== undefined && this.#transaction === undefined) {
-      this.#transaction = this.#open(statement.parent);
+      this.#transaction = this.#open(statement.parent, true);
     }
   }
 

@@ -5,7 +5,7 @@
  * statements, only the error.
  */
 import { loadModule, parseSync, type RawStmt, scanSync } from "libpg-query";
-import { statementsInDoBlock } from "./plpgsql.js";
+import { FunctionRegistry, statementsRunBy } from "./functions.js";
 import { SourceText } from "./source.js";
 import { makeStatement, type Statement } from "./statement.js";
 
@@ -29,7 +29,10 @@ export interface SyntaxProblem {
 export interface ParsedFile {
   file: string;
   source: SourceText;
-  /** Top-level statements, each followed by the statements of its DO block when it is one. */
+  /**
+   * Top-level statements, each followed by the statements it runs: those of its DO block when it
+   * is one, and the bodies of the functions it calls (functions.ts).
+   */
   statements: Statement[];
   comments: Comment[];
   syntaxError?: SyntaxProblem;
@@ -43,13 +46,17 @@ export function loadParser(): Promise<void> {
   return loading;
 }
 
-export async function parseSql(sql: string, file: string): Promise<ParsedFile> {
+/**
+ * `functions`: the functions created by the files parsed before this one in the same run (they
+ * may be called here); the functions this file creates are added to it.
+ */
+export async function parseSql(sql: string, file: string, functions?: FunctionRegistry): Promise<ParsedFile> {
   await loadParser();
-  return parseSqlLoaded(sql, file);
+  return parseSqlLoaded(sql, file, functions);
 }
 
 /** parseSql for callers that already awaited loadParser(). */
-export function parseSqlLoaded(sql: string, file: string): ParsedFile {
+export function parseSqlLoaded(sql: string, file: string, functions = new FunctionRegistry()): ParsedFile {
   const source = new SourceText(sql.startsWith("\uFEFF") ? sql.slice(1) : sql);
   const comments = scanComments(source);
   let raw: RawStmt[];
@@ -71,8 +78,7 @@ export function parseSqlLoaded(sql: string, file: string): ParsedFile {
     const start = trivia.skipForward(from, to);
     const end = trivia.skipBackward(to, start);
     const statement = makeStatement(file, index, rawStmt.stmt, source, start, end);
-    statements.push(statement);
-    if (statement.kind === "DoStmt") statements.push(...statementsInDoBlock(statement, source));
+    statements.push(statement, ...statementsRunBy(statement, source, functions));
   });
   return { file, source, statements, comments };
 }

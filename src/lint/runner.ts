@@ -3,12 +3,13 @@
  * the file's suppressions and reports what is left, sorted by file, line and column.
  */
 import { FileWalk } from "./context.js";
+import { FunctionRegistry } from "./functions.js";
 import { type LintOptions, resolveOptions } from "./options.js";
 import { loadParser, type ParsedFile, parseSqlLoaded } from "./parse.js";
 import { RULES } from "./registry.js";
 import type { Rule, Violation } from "./rule.js";
 import { rankBySize } from "./size.js";
-import type { Statement } from "./statement.js";
+import { type Statement, viaNote } from "./statement.js";
 import { readDirectives, suppress, unusedSuppressions } from "./suppressions.js";
 
 export interface SqlSource {
@@ -41,9 +42,11 @@ export async function lintSources(sources: readonly SqlSource[], options: RunOpt
   await loadParser();
   const known = new Set<string>([...RULES.map((r) => r.id), ...rules.map((r) => r.id), "syntax-error"]);
   const history: Statement[] = [];
+  // A file may call a function an earlier one created, applied or not.
+  const functions = new FunctionRegistry();
   const violations: Violation[] = [];
   for (const source of sources) {
-    const parsed = parseSqlLoaded(source.sql, source.file);
+    const parsed = parseSqlLoaded(source.sql, source.file, functions);
     const directives = readDirectives(parsed, known);
     const walk = new FileWalk(
       source.file,
@@ -65,7 +68,7 @@ export async function lintSources(sources: readonly SqlSource[], options: RunOpt
             file: source.file,
             line: statement.line,
             column: statement.column,
-            message: finding.message,
+            message: finding.message + viaNote(statement),
             ...(finding.lock === undefined ? {} : { lock: finding.lock }),
             safe: finding.safe,
             source: parsed.source.line(statement.line),

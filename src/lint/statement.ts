@@ -17,8 +17,33 @@ export interface Statement {
   line: number;
   column: number;
   endLine: number;
-  /** Set on statements found inside a DO block: the DO statement that runs them. */
+  /**
+   * Set on statements that run inside another one: the top-level statement that runs them (a DO
+   * block, or a statement that calls a function whose body holds them).
+   */
   parent?: Statement;
+  /** Set on statements of a function body: the call that runs them (see functions.ts). */
+  via?: Via;
+}
+
+/** How a statement of a function body came to run. */
+export interface Via {
+  /** The functions on the call path, the first one called first: ["backfill"], or ["outer", "inner"]. */
+  functions: readonly string[];
+  /** Their CREATE FUNCTION statements: a suppression above one covers what its body runs. */
+  definitions: readonly Statement[];
+  /** The line of the statement that made the first call. */
+  line: number;
+}
+
+/** What a violation's message adds for a statement of a function body; "" for any other. */
+export function viaNote(statement: Statement | undefined): string {
+  const via = statement?.via;
+  if (via === undefined) return "";
+  // Innermost first: "inner, called by middle from outer".
+  const [name, ...callers] = [...via.functions].reverse();
+  const called = callers.length === 0 ? "" : `, called by ${callers.join(" from ")}`;
+  return ` (in function ${name}${called}, run by the statement at line ${via.line})`;
 }
 
 export function makeStatement(

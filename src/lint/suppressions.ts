@@ -1,6 +1,7 @@
 /**
  * Comments that steer the linter:
- *   -- baton:allow <rule>[,<rule>...] <reason>       the statement after it (or the one it ends)
+ *   -- baton:allow <rule>[,<rule>...] <reason>       the statement after it (or the one it ends),
+ *                                                    with what it runs (a DO block, a called function)
  *   -- baton:allow-file <rule>[,<rule>...] <reason>  the whole file
  *   -- baton:no-transaction                          the tool runs this file outside a transaction
  * A reason is required: a suppression is a decision someone must be able to read later.
@@ -73,12 +74,21 @@ function targetOf(comment: Comment, statements: readonly Statement[]): Statement
   );
 }
 
-/** Whether a violation of `rule` on `statement` is suppressed; marks the suppression used. */
+/**
+ * Whether a violation of `rule` on `statement` is suppressed; marks the suppression used. A
+ * statement that runs inside another (a DO block's, a called function's) is covered by a comment
+ * above that top-level statement, and one of a function body also by a comment above the CREATE
+ * FUNCTION of any function on the call path, when this file creates it.
+ */
 export function suppress(directives: Directives, rule: string, statement: Statement | undefined): boolean {
   const top = statement?.parent ?? statement;
+  const targets = [
+    ...(top === undefined ? [] : [top]),
+    ...(statement?.via?.definitions ?? []).map((d) => d.parent ?? d),
+  ];
   for (const s of directives.suppressions) {
     if (!s.rules.includes(rule)) continue;
-    if (s.scope === "file" || (top !== undefined && s.target === top)) {
+    if (s.scope === "file" || (s.target !== undefined && targets.includes(s.target))) {
       s.used.add(rule);
       return true;
     }

@@ -43,5 +43,7 @@ function where(context: Context): string {
   if (begin === undefined)
     return "in the transaction the migration tool wraps each file in (add `-- baton:no-transaction` if your tool does not)";
   if (begin.kind === "DoStmt") return `inside the DO block at line ${begin.line}`;
+  if (begin.kind !== "TransactionStmt")
+    return `inside the function call at line ${begin.line}, which runs as one transaction`;
   return `inside the transaction opened at line ${begin.line}`;
 }

@@ -18,7 +18,9 @@ export const enumAddValueInTransaction: Rule = {
         ? "in the transaction the migration tool wraps each file in"
         : begin.kind === "DoStmt"
           ? `inside the DO block at line ${begin.line}`
-          : `inside the transaction opened at line ${begin.line}`;
+          : begin.kind !== "TransactionStmt"
+            ? `inside the function call at line ${begin.line}, which runs as one transaction`
+            : `inside the transaction opened at line ${begin.line}`;
     return [
       {
         message: `ALTER TYPE ${type} ADD VALUE cannot run inside a transaction block before PostgreSQL 12, and this statement runs ${where}: PostgreSQL rejects it and the migration fails`,
