@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/core/wait.js";
 import {
   cleanup,
   http,
@@ -71,6 +72,35 @@ describe("router: balancing, canary weights, counts", () => {
     await router.client.drain("p1", { timeoutMs: 1_000 });
     for (let i = 0; i < 10; i++) assert.equal((await http(router.port, "/id", { headers: HOST })).body, "c");
     await router.client.swap("shop", pool("p2", "v1", [a, b]));
+  });
+
+  test("prepare opens connections to a Pool's Targets before its swap; the first requests use them", async () => {
+    const c = await startUpstream("c");
+    // Each direct question opens one connection of its own (agent: false): count them too.
+    let asked = 0;
+    const accepted = async () => {
+      asked++;
+      return Number((await http(c.port, "/connections")).body);
+    };
+    const before = await accepted();
+    const { connections } = await router.client.prepare("shop", pool("p-prepared", "v3", [c]));
+    assert.ok(connections >= 2, `prepare opened ${connections} connections`);
+    await waitFor(
+      "the prepared connections",
+      async () => ((await accepted()) - before - (asked - 1) >= connections ? true : undefined),
+      {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      },
+    );
+    const opened = (await accepted()) - before - (asked - 1);
+    assert.equal(opened, connections, "prepare routes nothing and opens exactly what it said");
+    const swapped = await router.client.swap("shop", pool("p-prepared", "v3", [c]));
+    if (swapped.previous !== null) await router.client.drain(swapped.previous.id, { timeoutMs: 1_000 });
+    for (let i = 0; i < connections; i++) assert.equal((await http(router.port, "/id", { headers: HOST })).body, "c");
+    assert.equal((await accepted()) - before - (asked - 1), connections, "the requests reused prepared connections");
+    const { previous } = await router.client.swap("shop", pool("p3", "v1", [a, b]));
+    if (previous !== null) await router.client.drain(previous.id, { timeoutMs: 1_000 });
   });
 
   test("counts per release: status classes, latency histogram, in-flight", async () => {

@@ -1,7 +1,7 @@
 import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
-import { type StatsWindow, windowOf } from "./judge.js";
 import { discardRelease } from "./cleanup.js";
+import { type StatsWindow, windowOf } from "./judge.js";
 import { judgeFailure } from "./judge-failure.js";
 import { crashesOf, type RolloutHost } from "./rollout.js";
 import { releaseOf, watch } from "./watch.js";

@@ -28,6 +28,7 @@ export async function runCanary(host: RolloutHost, pool: PoolSpec): Promise<Cana
   const since = await traffic.appStats(app).catch(() => undefined);
   const steps: CanaryResult["steps"] = [];
   try {
+    await traffic.prepare(app, pool).catch(() => undefined);
     for (const step of config.canary.steps) {
       await traffic.setCanary(app, pool, step.weight, config.canary.sticky);
       controls.accepting = new Set(["promote", "abort"]);

@@ -270,6 +270,9 @@ export class Pipeline {
       // The last moment to find a new instance that died after it passed readiness.
       if (effective === "preboot") checkStillRunning(this.booted);
       else checkStillServing(instances, this.booted);
+      // Connections to the new instances opened a moment ahead, so the old Pool's load does not
+      // arrive on connects. Only an optimisation: a router that cannot does the swap all the same.
+      await traffic.prepare(app.name, pool).catch(() => undefined);
       const { previous } = await traffic.swap(app.name, pool);
       previousPool = previous;
       this.switched = true;
@@ -304,8 +307,7 @@ export class Pipeline {
       return { details: { ...report } };
     });
 
-    const stop = () =>
-      this.steps.run("stop", async () => ({ details: await this.stopOld("web", staged.version) }));
+    const stop = () => this.steps.run("stop", async () => ({ details: await this.stopOld("web", staged.version) }));
     if (!keepsStandby) await stop();
     if (!bakes) this.steps.skip("bake", hasOld ? "baton.bakeMs is 0" : "no old release to compare with");
     else {

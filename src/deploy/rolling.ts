@@ -111,16 +111,13 @@ export async function rollOut(host: RolloutHost, web: ResolvedProcess, quantity:
       const last = host.booted.length >= quantity;
       const weight = last ? 100 : Math.round((100 * host.booted.length) / (host.booted.length + old.length - leaving));
       if (!last) {
-        const removed = await traffic.setCanary(
-          app,
-          poolOf(
-            `${base}-b${batch}`,
-            release,
-            host.booted.map((b) => b.record),
-          ),
-          weight,
-          false,
+        const batchPool = poolOf(
+          `${base}-b${batch}`,
+          release,
+          host.booted.map((b) => b.record),
         );
+        await traffic.prepare(app, batchPool).catch(() => undefined);
+        const removed = await traffic.setCanary(app, batchPool, weight, false);
         if (removed !== null) await traffic.drain(removed.id, { timeoutMs: 0 });
         await retire(leaving);
       }

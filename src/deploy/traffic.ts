@@ -12,6 +12,8 @@ import type { AppStatsSnapshot } from "../router/stats.js";
 export interface TrafficDriver {
   putApp(spec: AppRouteSpec): Promise<unknown>;
   swap(app: string, pool: PoolSpec): Promise<{ active: PoolSpec; previous: PoolSpec | null }>;
+  /** Open connections to a Pool's Targets just before it takes traffic (a no-op where that means nothing). */
+  prepare(app: string, pool: PoolSpec): Promise<unknown>;
   /** Give `pool` `weight`% of new clients beside the active Pool (null: no canary); returns the Pool it replaced. */
   setCanary(app: string, pool: PoolSpec | null, weight: number, sticky?: boolean): Promise<PoolSpec | null>;
   drain(poolId: string, options: { timeoutMs?: number; streamCloseWindowMs?: number }): Promise<DrainReport>;
@@ -23,6 +25,7 @@ export interface TrafficDriver {
 export const routerDriver = (client: RouterClient): TrafficDriver => ({
   putApp: (spec) => client.putApp(spec),
   swap: (app, pool) => client.swap(app, pool),
+  prepare: (app, pool) => client.prepare(app, pool),
   setCanary: async (app, pool, weight, sticky) => (await client.setCanary(app, pool, weight, sticky)).removed,
   drain: (id, options) => client.drain(id, options),
   appStats: (app) => client.appStats(app),

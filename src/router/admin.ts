@@ -44,6 +44,7 @@ export class AdminApi {
       ],
       ["DELETE", /^\/v1\/apps\/([^/]+)$/, async ([name]) => ({ handedBack: await ops.removeApp(name as string) })],
       ["POST", /^\/v1\/apps\/([^/]+)\/swap$/, ([name], body) => ops.swap(name as string, body.pool as PoolSpec)],
+      ["POST", /^\/v1\/apps\/([^/]+)\/prepare$/, ([name], body) => ops.prepare(name as string, body.pool as PoolSpec)],
       [
         "PUT",
         /^\/v1\/apps\/([^/]+)\/canary$/,

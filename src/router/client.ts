@@ -34,6 +34,11 @@ export class RouterClient {
     return this.call("POST", `/v1/apps/${encodeURIComponent(app)}/swap`, { pool });
   }
 
+  /** Open keep-alive connections to a Pool's Targets ahead of its swap (routes nothing). */
+  prepare(app: string, pool: PoolSpec): Promise<{ connections: number }> {
+    return this.call("POST", `/v1/apps/${encodeURIComponent(app)}/prepare`, { pool });
+  }
+
   setCanary(app: string, pool: PoolSpec | null, weight: number, sticky = true): Promise<{ removed: PoolSpec | null }> {
     return this.call("PUT", `/v1/apps/${encodeURIComponent(app)}/canary`, { pool, weight, sticky });
   }

@@ -113,6 +113,12 @@ export class ClusterOps implements RouterOps {
     return result;
   }
 
+  async prepare(name: string, pool: PoolSpec): Promise<{ connections: number }> {
+    // The workers carry the traffic, so they open the connections; the primary routes nothing.
+    const answers = (await this.broadcast("prepare", [name, pool])) as Array<{ connections: number }>;
+    return { connections: answers.reduce((n, a) => n + a.connections, 0) };
+  }
+
   async setCanary(name: string, pool: PoolSpec | null, weight: number, sticky: boolean): Promise<PoolSpec | null> {
     const removed = await this.local.setCanary(name, pool, weight, sticky);
     await this.broadcast("setCanary", [name, pool, weight, sticky]);

@@ -36,6 +36,8 @@ export interface RouterOps {
   putApp(spec: AppRouteSpec): Promise<void>;
   removeApp(name: string): Promise<PoolSpec[]>;
   swap(name: string, pool: PoolSpec): Promise<{ active: PoolSpec; previous: PoolSpec | null }>;
+  /** Open connections to a Pool's Targets ahead of its swap; routes nothing. */
+  prepare(name: string, pool: PoolSpec): Promise<{ connections: number }>;
   setCanary(name: string, pool: PoolSpec | null, weight: number, sticky: boolean): Promise<PoolSpec | null>;
   setPaused(name: string, paused: boolean): Promise<void>;
   setMaintenance(name: string, maintenance: MaintenanceSpec): Promise<void>;
@@ -58,6 +60,10 @@ export class LocalOps implements RouterOps {
   async swap(name: string, pool: PoolSpec): Promise<{ active: PoolSpec; previous: PoolSpec | null }> {
     const { active, previous } = this.table.swap(name, pool);
     return { active: active.spec(), previous: previous?.spec() ?? null };
+  }
+
+  async prepare(name: string, pool: PoolSpec): Promise<{ connections: number }> {
+    return { connections: this.table.prepare(name, pool) };
   }
 
   async setCanary(name: string, pool: PoolSpec | null, weight: number, sticky: boolean): Promise<PoolSpec | null> {

@@ -133,6 +133,25 @@ export class RoutingTable {
     return { previous, active: next };
   }
 
+  /**
+   * Ahead of a swap: create the Targets of `spec` and open keep-alive connections to them, as
+   * many per Target as the app's current load will need at once (its in-flight requests spread
+   * over the new Targets, doubled for headroom). Changes no routing. Returns connections opened.
+   */
+  prepare(name: string, spec: PoolSpec): number {
+    const app = this.app(name);
+    if (!Array.isArray(spec.targets) || spec.targets.length === 0) return 0;
+    let inFlight = 0;
+    for (const pool of [app.active, app.canary]) for (const t of pool?.targets ?? []) inFlight += t.inFlight;
+    const perTarget = Math.max(2, Math.ceil((2 * inFlight) / spec.targets.length));
+    let opened = 0;
+    for (const t of spec.targets) {
+      if (typeof t?.host !== "string" || !Number.isInteger(t.port) || t.port < 1 || t.port > 65535) continue;
+      opened += this.acquireTarget(t.host, t.port, name).preconnect(perTarget);
+    }
+    return opened;
+  }
+
   /** Start, re-weight or stop a canary. Stopping hands the canary Pool back for draining. */
   setCanary(name: string, spec: PoolSpec | null, weight: number, sticky: boolean): Pool | null {
     const app = this.app(name);

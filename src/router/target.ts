@@ -68,6 +68,20 @@ export class Target implements ConnectionOwner {
     return connection;
   }
 
+  /**
+   * Open connections before any request needs them, up to `count` idle or connecting ones, so the
+   * first requests after a switch find them ready instead of each paying a connect (and the
+   * instance its accept) while the old Pool's load arrives at once.
+   */
+  preconnect(count: number): number {
+    if (this.state !== "ready") return 0;
+    let connecting = 0;
+    for (const c of this.connections) if (c.state === "connecting") connecting++;
+    const wanted = Math.min(count, this.poolOptions.maxFreeSockets) - this.idle.length - connecting;
+    for (let i = 0; i < wanted; i++) this.connections.add(new UpstreamConnection(this.host, this.port, this));
+    return Math.max(0, wanted);
+  }
+
   release(connection: UpstreamConnection): void {
     if (this.state === "closed" || this.idle.length >= this.poolOptions.maxFreeSockets) {
       connection.destroy();

@@ -120,8 +120,15 @@ export class UpstreamConnection {
 
   private readonly onSocketConnect = (): void => {
     if (this.state !== "connecting") return;
+    if (this.handler === undefined) {
+      // Opened ahead of traffic (Target.preconnect): ready and waiting in the pool.
+      this.state = "idle";
+      this.idleSince = Date.now();
+      this.owner.release(this);
+      return;
+    }
     this.state = "busy";
-    this.handler?.onConnect();
+    this.handler.onConnect();
   };
 
   private readonly onSocketData = (chunk: Buffer): void => {
