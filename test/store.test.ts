@@ -424,3 +424,42 @@ test("a file that is not a database is reported, not overwritten", () => {
   );
   assert.equal(existsSync(`${path}-wal`), false);
 });
+
+test("maintenance and the lock round-trip as JSON or null, and deleteApp forgets every row of one app", (t) => {
+  const store = storeWithApp(t, "gone");
+  store.createApp({ name: "kept", domains: [], isDefault: false, currentVersion: null, configVars: {} });
+  assert.equal(store.getApp("gone")?.maintenance, null, "off unless given");
+  assert.equal(store.getApp("gone")?.lock, null);
+  const maintenance = { retryAfterS: 120, html: "<p>back soon</p>", page: "closed.html", since: 1, by: "alice" };
+  const lock = { reason: "audit", by: "bob", at: 2 };
+  assert.deepEqual(store.updateApp("gone", { maintenance, lock }).maintenance, maintenance);
+  assert.deepEqual(store.getApp("gone")?.lock, lock);
+  assert.equal(store.updateApp("gone", { lock: null }).lock, null, "null clears it");
+  assert.deepEqual(store.getApp("gone")?.maintenance, maintenance, "a patch leaves other fields alone");
+
+  for (const app of ["gone", "kept"]) {
+    store.createRelease(release(app));
+    const deploy = store.createDeploy({ app, kind: "deploy", request: {} });
+    store.startStep(deploy.id, "stage");
+    store.putInstance(instance({ id: `${app}.web.v1.1`, app }));
+    store.addEvent({ app, deployId: deploy.id, kind: "deploy.started", message: "", data: {} });
+  }
+  const keptDeploy = store.listDeploys({ app: "kept" })[0];
+  store.deleteApp("gone");
+  store.deleteApp("never-was");
+  assert.equal(store.getApp("gone"), undefined);
+  assert.deepEqual(store.listReleases("gone"), []);
+  assert.deepEqual(store.listDeploys({ app: "gone" }), []);
+  assert.deepEqual(store.listInstances({ app: "gone" }), []);
+  assert.deepEqual(store.listEvents({ app: "gone" }), []);
+  assert.equal(store.listReleases("kept").length, 1, "another app keeps its rows");
+  assert.equal(store.listSteps(keptDeploy?.id ?? 0).length, 1);
+  assert.equal(store.listInstances({ app: "kept" }).length, 1);
+  assert.equal(store.listEvents({ app: "kept" }).length, 1);
+  // The name can be used again, from scratch.
+  assert.equal(
+    store.createApp({ name: "gone", domains: [], isDefault: false, currentVersion: null, configVars: {} }).lock,
+    null,
+  );
+  assert.equal(store.createRelease(release("gone")).version, 1);
+});

@@ -31,6 +31,11 @@ export class ApiClient {
     return this.call<T>("POST", path, body, timeoutMs);
   }
 
+  /** Any other method (PUT, DELETE) with a JSON body. */
+  send<T>(method: "PUT" | "DELETE" | "PATCH", path: string, body: unknown, timeoutMs = 30_000): Promise<T> {
+    return this.call<T>(method, path, body, timeoutMs);
+  }
+
   /**
    * Start a deploy-like request and follow it: `onEvent` sees each event as it happens; resolves
    * with the finished deploy. No timeout: a deploy takes as long as its build does, and the

@@ -3,11 +3,15 @@ import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BatonError } from "../core/errors.js";
 import { closeServer, listenUnix, readJsonBody, replyError, replyJson } from "../core/json-http.js";
+import { maintenanceView } from "../deploy/app-admin.js";
 import type { ControlPlane } from "../deploy/control-plane.js";
 import { appPaths } from "../deploy/paths.js";
 import type { DeployKind, DeployRecord, EventRecord } from "../store/store.js";
 import { followFile, readLastLines } from "../supervisor/logs.js";
+import { appAdminRoutes } from "./app-routes.js";
+import { createAppRepo, pushedCommit, pushedSource } from "./git-repo.js";
 import { deployView } from "./views.js";
+import { webhookRoutes } from "./webhook-routes.js";
 
 type Handler = (ctx: {
   params: string[];
@@ -46,7 +50,30 @@ export class ServerApi {
     };
     this.routes = [
       ["GET", /^\/v1\/health$/, async () => ({ ok: true, ...info() })],
-      ["GET", /^\/v1\/apps$/, async () => ({ apps: store.listApps().map(({ configVars: _hidden, ...rest }) => rest) })],
+      [
+        "GET",
+        /^\/v1\/apps$/,
+        async () => ({
+          apps: store.listApps().map(({ configVars: _hidden, maintenance, ...rest }) => ({
+            ...rest,
+            maintenance: maintenanceView(maintenance),
+          })),
+        }),
+      ],
+      ...appAdminRoutes(plane),
+      ...webhookRoutes(plane),
+      [
+        "POST",
+        /^\/v1\/apps$/,
+        async ({ body }) => {
+          // `baton apps:create`: the app and its git repository; `repoOnly` adds (or refreshes)
+          // the repository of an app that exists, e.g. one deployed from a directory so far.
+          const name = typeof body.name === "string" ? body.name : "";
+          const record = body.repoOnly === true ? app(name) : plane.createApp(name);
+          const path = await createAppRepo(plane.home, record.name);
+          return { app: record.name, domains: record.domains, isDefault: record.isDefault, path };
+        },
+      ],
       ["GET", /^\/v1\/apps\/([^/]+)$/, async ({ params: [name] }) => plane.status(name as string)],
       [
         "GET",
@@ -59,13 +86,15 @@ export class ServerApi {
         async ({ params: [name] }) => {
           const record = app(name as string);
           const deploys = store.listDeploys({ app: record.name });
+          const all = store.listReleases(record.name);
           return {
             currentVersion: record.currentVersion,
-            releases: store.listReleases(record.name).map(({ appConfig: _config, configVars, ...r }) => {
+            releases: all.map(({ appConfig: _config, configVars, ...r }) => {
               const made = deploys.find((d) => d.version === r.version);
               return {
                 ...r,
                 configKeys: Object.keys(configVars).sort(),
+                commit: pushedCommit(r, all, deploys),
                 current: r.version === record.currentVersion,
                 deploy: made === undefined ? null : { id: made.id, status: made.status, durationMs: duration(made) },
               };
@@ -93,6 +122,7 @@ export class ServerApi {
         /^\/v1\/apps\/([^/]+)\/rollback$/,
         async (ctx) => {
           const name = ctx.params[0] as string;
+          plane.apps.assertUnlocked(name, "rollback");
           const version = typeof ctx.body.version === "number" ? ctx.body.version : undefined;
           const previous = store.getDeploy(plane.runningDeploy(name) ?? -1)?.fromVersion;
           if (plane.canAbortRunning(name) && (version === undefined || version === previous)) {
@@ -292,6 +322,7 @@ function deployRequest(body: Record<string, unknown>): Record<string, unknown> {
     throw new BatonError("BATON_USAGE", "a deploy needs source.dir (the app's directory on the server's host)");
   }
   const problems: string[] = [];
+  const pushed = pushedSource(source as Record<string, unknown>, problems);
   if (body.strategy !== undefined && !STRATEGIES.includes(body.strategy as string))
     problems.push(`strategy must be one of ${STRATEGIES.join(", ")}, got ${JSON.stringify(body.strategy)}`);
   const bakeMs = body.bakeMs;
@@ -302,7 +333,7 @@ function deployRequest(body: Record<string, unknown>): Record<string, unknown> {
     problems.push(`bakeMs must be an integer from 0 to 86400000, got ${JSON.stringify(bakeMs)}`);
   if (problems.length > 0) throw new BatonError("BATON_USAGE", problems.join("; "));
   return {
-    source: { dir: source.dir, ...(typeof source.ref === "string" ? { ref: source.ref } : {}) },
+    source: { dir: source.dir, ...(typeof source.ref === "string" ? { ref: source.ref } : {}), ...pushed },
     ...(typeof body.strategy === "string" ? { strategy: body.strategy } : {}),
     ...(typeof bakeMs === "number" ? { bakeMs } : {}),
   };

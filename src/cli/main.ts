@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
 
 interface Command {
+  /** Run by baton itself (a git hook), left out of `baton help`. */
+  internal?: boolean;
   summary: string;
   usage: string;
   run(argv: string[]): Promise<number>;
@@ -18,16 +20,31 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "deploy:abort": () => import("./deploy-abort.js"),
   rollback: () => import("./rollback.js"),
   releases: () => import("./releases.js"),
+  deploys: () => import("./deploys.js"),
   ps: () => import("./ps.js"),
   logs: () => import("./logs.js"),
   status: () => import("./status.js"),
   apps: () => import("./apps.js"),
+  "apps:create": () => import("./apps-create.js"),
+  "apps:lock": () => import("./apps-lock.js"),
+  "apps:unlock": () => import("./apps-unlock.js"),
+  "apps:destroy": () => import("./apps-destroy.js"),
+  domains: () => import("./domains.js"),
+  "domains:add": () => import("./domains-add.js"),
+  "domains:remove": () => import("./domains-remove.js"),
+  maintenance: () => import("./maintenance.js"),
+  "maintenance:on": () => import("./maintenance-on.js"),
+  "maintenance:off": () => import("./maintenance-off.js"),
   config: () => import("./config.js"),
   "config:set": () => import("./config-set.js"),
   "config:unset": () => import("./config-unset.js"),
+  webhooks: () => import("./webhooks.js"),
+  "webhooks:add": () => import("./webhooks-add.js"),
+  "webhooks:remove": () => import("./webhooks-remove.js"),
   shutdown: () => import("./shutdown.js"),
   router: () => import("./router.js"),
   lint: () => import("./lint.js"),
+  "git-receive": () => import("./git-receive.js"),
 };
 
 function version(): string {
@@ -45,7 +62,10 @@ async function help(): Promise<string> {
     "",
     "Commands:",
   ];
-  for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(15)} ${(await load()).summary}`);
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const command = await load();
+    if (command.internal !== true) lines.push(`  ${name.padEnd(15)} ${command.summary}`);
+  }
   lines.push(
     `  ${"help".padEnd(15)} show this help, or \`baton help <command>\``,
     `  ${"version".padEnd(15)} print the version`,

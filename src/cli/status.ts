@@ -1,5 +1,7 @@
 import { parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, printJson, requireApp, say } from "./common.js";
+import { describeMaintenance, type MaintenanceView } from "./maintenance.js";
+import { since } from "./table.js";
 
 export const summary = "an app's state: live release, instances, the deploy in progress";
 
@@ -10,6 +12,8 @@ interface StatusView {
   domains: string[];
   isDefault: boolean;
   currentVersion: number | null;
+  maintenance: MaintenanceView | null;
+  lock: { reason: string; by: string; at: number } | null;
   instances: Array<{ type: string; version: number; state: string }>;
   deploy: { id: number; kind: string; status: string; phase: string; version: number | null } | null;
   lastDeploy: {
@@ -32,6 +36,9 @@ export async function run(argv: string[]): Promise<number> {
   say(`app:      ${status.app}${status.isDefault ? " (default app)" : ""}`);
   say(`domains:  ${status.domains.join(", ")}`);
   say(`release:  ${status.currentVersion === null ? "none live" : `v${status.currentVersion}`}`);
+  if (status.lock !== null)
+    say(`locked:   by ${status.lock.by} ${since(status.lock.at)} ago: ${status.lock.reason} (deploys refused)`);
+  if (status.maintenance !== null) say(describeMaintenance(status.app, status.maintenance));
   const byType = new Map<string, number>();
   for (const i of status.instances)
     byType.set(`${i.type} v${i.version} ${i.state}`, (byType.get(`${i.type} v${i.version} ${i.state}`) ?? 0) + 1);

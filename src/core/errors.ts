@@ -66,6 +66,18 @@ export const ERROR_CATALOG = {
     status: 409,
     summary: "No deploy of the app is in a canary or bake step that this command could act on.",
   },
+  BATON_APP_LOCKED: {
+    status: 423,
+    summary: "The app is locked (apps:lock): new deploys, rollbacks and config changes are refused.",
+  },
+  BATON_DEPLOY_IN_PROGRESS: {
+    status: 409,
+    summary: "A deploy of the app is queued or running, and this command only acts between deploys.",
+  },
+  BATON_GIT_FAILED: {
+    status: 500,
+    summary: "git could not create an app's repository or export a pushed commit.",
+  },
   BATON_DEMO_FAILED: { status: 500, summary: "The demo could not finish; its output says which step failed." },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

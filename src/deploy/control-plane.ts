@@ -1,7 +1,8 @@
 import { BatonError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { settledWithin } from "../core/wait.js";
-import type { DeployKind, DeployRecord, InstanceRecord, Store } from "../store/store.js";
+import type { AppRecord, DeployKind, DeployRecord, InstanceRecord, Store } from "../store/store.js";
+import { AppAdmin, maintenanceView } from "./app-admin.js";
 import { EventLog } from "./events.js";
 import { InstanceRegistry } from "./instances.js";
 import { releaseName } from "./paths.js";
@@ -9,6 +10,7 @@ import { Pipeline, type PipelineDeps } from "./pipeline.js";
 import { DeployQueue } from "./queue.js";
 import { type RecoveryReport, recover } from "./recovery.js";
 import type { TrafficDriver } from "./traffic.js";
+import { WebhookDispatcher } from "./webhooks.js";
 
 /** How long `baton shutdown` lets a running deploy finish before stopping everything anyway. */
 const SHUTDOWN_DEPLOY_WAIT_MS = 60_000;
@@ -30,8 +32,12 @@ export interface ControlPlaneOptions {
 export class ControlPlane {
   readonly events: EventLog;
   readonly instances: InstanceRegistry;
+  /** Maintenance, domains, the deploy lock and destroy. */
+  readonly apps: AppAdmin;
   private readonly queue: DeployQueue;
   private readonly deps: PipelineDeps;
+  /** Sends deploy events to each app's webhooks (started with the control plane). */
+  readonly webhooks: WebhookDispatcher;
   /** The deploy each app is running now, for promote/abort while it moves traffic. */
   private readonly running = new Map<string, { id: number; pipeline: Pipeline }>();
 
@@ -65,6 +71,8 @@ export class ControlPlane {
       baseEnv,
       enqueueRollback: (app, version) => this.enqueue(app, "rollback", { version, automatic: true }).id,
     };
+    this.apps = new AppAdmin({ ...this.deps, runningDeploy: (app) => this.runningDeploy(app) });
+    this.webhooks = new WebhookDispatcher(this.events, (app) => store.listWebhooks(app), log);
     this.queue = new DeployQueue(store, this.events, async (deploy) => {
       const pipeline = new Pipeline(this.deps, deploy);
       this.running.set(deploy.app, { id: deploy.id, pipeline });
@@ -86,6 +94,7 @@ export class ControlPlane {
 
   /** Re-adopt instances, resolve interrupted deploys, then run what was queued. */
   async start(): Promise<RecoveryReport> {
+    this.webhooks.start();
     const report = await recover(this.deps);
     for (const app of this.store.listApps()) this.queue.kick(app.name);
     return report;
@@ -94,6 +103,8 @@ export class ControlPlane {
   /** Queue a deploy, a rollback or a config change; the app is created on its first deploy. */
   enqueue(app: string, kind: DeployKind, request: Record<string, unknown>): DeployRecord {
     const { store } = this;
+    // An automatic rollback (a failed bake) undoes a deploy that began before any lock: let it through.
+    if (request.automatic !== true) this.apps.assertUnlocked(app, kind === "config" ? "config change" : kind);
     if (store.getApp(app) === undefined && kind !== "deploy") {
       throw new BatonError("BATON_NOT_FOUND", `app "${app}" does not exist`, {
         hint: "deploy it first: baton deploy DIR --app NAME",
@@ -108,6 +119,7 @@ export class ControlPlane {
 
   /** Config vars for an app that serves nothing yet: stored (the app created if needed), no deploy. */
   setConfigBeforeFirstDeploy(app: string, set: Record<string, string>, unset: string[]): Record<string, string> {
+    this.apps.assertUnlocked(app, "config change");
     this.ensureApp(app);
     const current = this.store.getApp(app)?.configVars ?? {};
     const next = { ...current, ...set };
@@ -171,6 +183,17 @@ export class ControlPlane {
     return this.queue.whenFinished(id);
   }
 
+  /** `baton apps:create`: the app as its first deploy would create it; an existing name is refused. */
+  createApp(app: string): AppRecord {
+    if (this.store.getApp(app) !== undefined) {
+      throw new BatonError("BATON_USAGE", `app "${app}" already exists`, {
+        hint: `\`baton apps:create ${app} --repo-only\` gives it a git repository; or choose another name`,
+      });
+    }
+    this.ensureApp(app);
+    return this.store.getApp(app) as AppRecord;
+  }
+
   /** The app, created with the domain NAME.localhost when new (the first app is the default one). */
   private ensureApp(app: string): void {
     if (!APP_NAME.test(app)) {
@@ -202,6 +225,8 @@ export class ControlPlane {
       domains: record.domains,
       isDefault: record.isDefault,
       currentVersion: record.currentVersion,
+      maintenance: maintenanceView(record.maintenance),
+      lock: record.lock,
       instances: this.ps(app),
       deploy:
         inProgress === null
@@ -232,6 +257,8 @@ export class ControlPlane {
         waitedMs: SHUTDOWN_DEPLOY_WAIT_MS,
       });
     }
+    // After the wait: the running deploy's last events still reach its webhooks.
+    this.webhooks.stop();
     const all = this.instances.list();
     await Promise.all(all.map((i) => this.instances.stop(i.id)));
     return all.length;
@@ -239,6 +266,7 @@ export class ControlPlane {
 
   /** The control plane exits; instances keep running for the next one to adopt. */
   detach(): void {
+    this.webhooks.stop();
     this.instances.release();
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from "../core/log.js";
 import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
 import type { DeployRecord, ReleaseRecord, Store } from "../store/store.js";
+import { routeSpec } from "./app-admin.js";
 import { bake, baselineOf, type Standby } from "./bake.js";
 import { type Booted, boot, checkStillRunning, checkStillServing, smoke, warm } from "./boot.js";
 import { runCanary } from "./canary.js";
@@ -218,7 +219,7 @@ export class Pipeline {
       this.steps.say(`       nothing serves yet: the ${strategy} strategy deploys a first release like preboot`);
       effective = "preboot";
     }
-    await traffic.putApp({ name: app.name, domains: app.domains, isDefault: app.isDefault });
+    await traffic.putApp(routeSpec(app));
     const healthPath = config.readiness[0]?.path ?? "/";
     let pool: PoolSpec = {
       id: poolId(app.name, staged.version, this.deploy.id),

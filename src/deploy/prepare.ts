@@ -8,7 +8,7 @@ import type { DeployRecord, ReleaseRecord } from "../store/store.js";
 import { runCommand } from "../supervisor/command.js";
 import { appPaths } from "./paths.js";
 import type { PipelineDeps } from "./pipeline.js";
-import { stageSource } from "./stage.js";
+import { describeSource, type StageSource, stageSource } from "./stage.js";
 import type { StepContext, StepOutcome } from "./step-recorder.js";
 
 /** Build commands get this long unless app.json says otherwise. */
@@ -31,11 +31,11 @@ export async function prepareRelease(
   const app = store.getApp(deploy.app);
   if (app === undefined) throw new BatonError("BATON_NOT_FOUND", `app "${deploy.app}" does not exist`);
   if (deploy.kind === "deploy") {
-    const source = deploy.request.source as { dir: string; ref?: string };
+    const source = deploy.request.source as StageSource;
     const release = store.createRelease({
       app: app.name,
       status: "pending",
-      source: `dir ${source.dir}`,
+      source: describeSource(source),
       path: "",
       configVars: { ...app.configVars },
       appConfig: null,

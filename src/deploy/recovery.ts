@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from "../config/resolve.js";
 import type { DeployRecord, InstanceRecord } from "../store/store.js";
+import { routeSpec } from "./app-admin.js";
 import { discardRelease } from "./cleanup.js";
 import { poolId, releaseName } from "./paths.js";
 import type { PipelineDeps } from "./pipeline.js";
@@ -114,7 +115,7 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
         { instance: record.id },
       );
     }
-    await traffic.putApp({ name: app.name, domains: app.domains, isDefault: app.isDefault });
+    await traffic.putApp(routeSpec(app));
     const web = instances.list({ app: app.name, version: current, type: "web" });
     const routed = table.apps.find((a) => a.name === app.name)?.active;
     const routedPorts = new Set(routed?.targets.map((t) => t.port) ?? []);

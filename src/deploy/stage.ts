@@ -14,6 +14,21 @@ export interface StageSource {
   dir: string;
   /** A git ref in `dir` (branch, tag or commit); the working tree is copied when absent. */
   ref?: string;
+  /**
+   * A `git push`: `dir` holds this commit's tree, exported by the pushing side's hook (only it can
+   * see the pushed objects); the Release records the commit, its message, branch and pusher.
+   */
+  commit?: string;
+  commitMessage?: string;
+  branch?: string;
+  pushedBy?: string;
+}
+
+/** How `baton releases` names the source before (and after) it is staged. */
+export function describeSource(source: StageSource): string {
+  if (source.commit === undefined) return `dir ${source.dir}`;
+  const message = source.commitMessage ? `: ${source.commitMessage}` : "";
+  return `git ${source.branch ?? "push"}@${source.commit.slice(0, 7)}${message}`;
 }
 
 export interface StagedSource {
@@ -43,7 +58,10 @@ export async function stageSource(source: StageSource, releaseDir: string): Prom
       filter: (src) => src === dir || !SKIPPED.has(basename(src)),
       verbatimSymlinks: true,
     });
-    return { description: `dir ${dir}` };
+    return {
+      description: describeSource(source),
+      ...(source.commit === undefined ? {} : { commit: source.commit, commitMessage: source.commitMessage ?? "" }),
+    };
   }
   const git = (args: string[]) => run("git", ["-C", dir, ...args], { maxBuffer: 1 << 20 });
   let commit: string;

@@ -1,4 +1,4 @@
-import type { AppRouteSpec } from "../router/app-route.js";
+import type { AppRouteSpec, MaintenanceSpec } from "../router/app-route.js";
 import type { RouterClient } from "../router/client.js";
 import type { DrainReport } from "../router/drain.js";
 import type { TableDescription } from "../router/ops.js";
@@ -11,6 +11,10 @@ import type { AppStatsSnapshot } from "../router/stats.js";
  */
 export interface TrafficDriver {
   putApp(spec: AppRouteSpec): Promise<unknown>;
+  /** Take the app out of routing; its Pools (active, canary) come back for draining. */
+  removeApp(app: string): Promise<PoolSpec[]>;
+  /** Maintenance on: requests get 503 with Retry-After and the page; off: routed again. */
+  setMaintenance(app: string, maintenance: MaintenanceSpec): Promise<unknown>;
   swap(app: string, pool: PoolSpec): Promise<{ active: PoolSpec; previous: PoolSpec | null }>;
   /** Open connections to a Pool's Targets just before it takes traffic (a no-op where that means nothing). */
   prepare(app: string, pool: PoolSpec): Promise<unknown>;
@@ -24,6 +28,8 @@ export interface TrafficDriver {
 /** The router's client is the driver as it is. */
 export const routerDriver = (client: RouterClient): TrafficDriver => ({
   putApp: (spec) => client.putApp(spec),
+  removeApp: async (app) => (await client.removeApp(app)).handedBack,
+  setMaintenance: (app, maintenance) => client.setMaintenance(app, maintenance),
   swap: (app, pool) => client.swap(app, pool),
   prepare: (app, pool) => client.prepare(app, pool),
   setCanary: async (app, pool, weight, sticky) => (await client.setCanary(app, pool, weight, sticky)).removed,

@@ -21,7 +21,8 @@ export interface TableSnapshot {
 }
 
 const APP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
-const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+/** A domain the router accepts: a lowercase host name, or a wildcard `*.` before one. */
+export const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
 /**
  * The routing table: apps by name and by Host, their Pools, and the Targets those Pools share.

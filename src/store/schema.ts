@@ -100,6 +100,23 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_app ON events (app, id);
   CREATE INDEX events_deploy ON events (deploy_id, id);
   `,
+  // 2: maintenance mode and the deploy lock of an app, each JSON or NULL (off).
+  `
+  ALTER TABLE apps ADD COLUMN maintenance TEXT;
+  ALTER TABLE apps ADD COLUMN lock TEXT;
+  `,
+  // 3: webhooks: where an app's deploy events are sent, and the key that signs them.
+  `
+  CREATE TABLE webhooks (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    app        TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    format     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX webhooks_app ON webhooks (app);
+  `,
 ];
 
 /** Bring the schema of `db` up to date; returns how many migrations this call applied. */

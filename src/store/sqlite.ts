@@ -7,13 +7,16 @@ import type {
   AppRecord,
   DeployRecord,
   DeployStatus,
+  EventFilter,
   EventRecord,
   InstanceRecord,
   InstanceState,
+  NewApp,
   ReleaseRecord,
   StepRecord,
   StepStatus,
   Store,
+  WebhookRecord,
 } from "./store.js";
 
 /** Stored step output is capped; the end of a build log says what went wrong, so the end is kept. */
@@ -38,6 +41,8 @@ const APP: Encoders<AppRecord> = {
   isDefault: ["is_default", bool],
   currentVersion: ["current_version", same],
   configVars: ["config_vars", json],
+  maintenance: ["maintenance", jsonOrNull],
+  lock: ["lock", jsonOrNull],
   createdAt: ["created_at", same],
 };
 
@@ -126,6 +131,8 @@ interface AppRow {
   is_default: number;
   current_version: number | null;
   config_vars: string;
+  maintenance: string | null;
+  lock: string | null;
   created_at: number;
 }
 
@@ -216,6 +223,8 @@ function appFromRow(row: AppRow): AppRecord {
     isDefault: row.is_default === 1,
     currentVersion: row.current_version,
     configVars: parseJson(row.config_vars, `config vars of ${where}`),
+    maintenance: row.maintenance === null ? null : parseJson(row.maintenance, `maintenance of ${where}`),
+    lock: row.lock === null ? null : parseJson(row.lock, `lock of ${where}`),
     createdAt: row.created_at,
   };
 }
@@ -412,12 +421,13 @@ export class SqliteStore implements Store {
     return this.get<Row>(`UPDATE ${table} SET ${set} WHERE ${where} RETURNING *`, { ...patch, ...key });
   }
 
-  createApp(app: Omit<AppRecord, "createdAt">): AppRecord {
+  createApp(app: NewApp): AppRecord {
     try {
       const row = this.get<AppRow>(
-        `INSERT INTO apps (name, domains, is_default, current_version, config_vars, created_at)
-         VALUES (@name, @domains, @is_default, @current_version, @config_vars, @created_at) RETURNING *`,
-        encode(APP, { ...app, createdAt: Date.now() }),
+        `INSERT INTO apps (name, domains, is_default, current_version, config_vars, maintenance, lock, created_at)
+         VALUES (@name, @domains, @is_default, @current_version, @config_vars, @maintenance, @lock, @created_at)
+         RETURNING *`,
+        encode(APP, { maintenance: null, lock: null, ...app, createdAt: Date.now() }),
       );
       return appFromRow(row as AppRow);
     } catch (error) {
@@ -444,6 +454,38 @@ export class SqliteStore implements Store {
     const row = this.update<AppRow>("apps", { name }, encode(APP, patch));
     if (row === undefined) throw notFound(`app "${name}"`, { app: name });
     return appFromRow(row);
+  }
+
+  deleteApp(name: string): void {
+    // Children before parents: steps point at deploys; releases, deploys and instances at the app.
+    this.transaction(() => {
+      const params = { app: name };
+      this.statement("DELETE FROM steps WHERE deploy_id IN (SELECT id FROM deploys WHERE app = @app)").run(params);
+      for (const table of ["deploys", "releases", "instances", "events", "webhooks", "apps"]) {
+        this.statement(`DELETE FROM ${table} WHERE ${table === "apps" ? "name" : "app"} = @app`).run(params);
+      }
+    });
+  }
+
+  addWebhook(hook: Omit<WebhookRecord, "id" | "createdAt">): WebhookRecord {
+    const row = this.get<WebhookRow>(
+      `INSERT INTO webhooks (app, url, secret, format, created_at) VALUES (@app, @url, @secret, @format, @created_at)
+       RETURNING *`,
+      { app: hook.app, url: hook.url, secret: hook.secret, format: hook.format, created_at: Date.now() },
+    );
+    return webhookFromRow(row as WebhookRow);
+  }
+
+  listWebhooks(app?: string): WebhookRecord[] {
+    return (
+      app === undefined
+        ? this.all<WebhookRow>("SELECT * FROM webhooks ORDER BY id")
+        : this.all<WebhookRow>("SELECT * FROM webhooks WHERE app = @app ORDER BY id", { app })
+    ).map(webhookFromRow);
+  }
+
+  removeWebhook(app: string, id: number): boolean {
+    return this.statement("DELETE FROM webhooks WHERE app = @app AND id = @id").run({ app, id }).changes > 0;
   }
 
   createRelease(release: Omit<ReleaseRecord, "version" | "createdAt" | "pruned">): ReleaseRecord {
@@ -651,7 +693,7 @@ export class SqliteStore implements Store {
     return eventFromRow(row as EventRow);
   }
 
-  listEvents(filter: { app?: string; deployId?: number; afterId?: number; limit?: number }): EventRecord[] {
+  listEvents(filter: EventFilter): EventRecord[] {
     const conditions: string[] = [];
     const params: Params = { limit: checkLimit(filter.limit) };
     if (filter.app !== undefined) {
@@ -665,6 +707,19 @@ export class SqliteStore implements Store {
     if (filter.afterId !== undefined) {
       conditions.push("id > @afterId");
       params.afterId = filter.afterId;
+    }
+    if (filter.kinds !== undefined) {
+      const names = filter.kinds.map((kind, i) => {
+        params[`kind${i}`] = kind;
+        return `@kind${i}`;
+      });
+      conditions.push(names.length === 0 ? "0" : `kind IN (${names.join(", ")})`);
+    }
+    if (filter.newest === true) {
+      // The last `limit` events, still returned oldest first.
+      return this.all<EventRow>(`SELECT * FROM events ${whereClause(conditions)} ORDER BY id DESC LIMIT @limit`, params)
+        .reverse()
+        .map(eventFromRow);
     }
     return this.all<EventRow>(`SELECT * FROM events ${whereClause(conditions)} ORDER BY id LIMIT @limit`, params).map(
       eventFromRow,
@@ -685,4 +740,24 @@ export class SqliteStore implements Store {
     this.statements.clear();
     this.db.close();
   }
+}
+
+interface WebhookRow {
+  id: number;
+  app: string;
+  url: string;
+  secret: string;
+  format: string;
+  created_at: number;
+}
+
+function webhookFromRow(row: WebhookRow): WebhookRecord {
+  return {
+    id: row.id,
+    app: row.app,
+    url: row.url,
+    secret: row.secret,
+    format: row.format === "slack" ? "slack" : "json",
+    createdAt: row.created_at,
+  };
 }

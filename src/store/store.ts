@@ -15,8 +15,33 @@ export interface AppRecord {
   currentVersion: number | null;
   /** Config vars set with `baton config:set`; copied into every new Release. */
   configVars: Record<string, string>;
+  /** Maintenance mode (`baton maintenance:on`): the router answers 503 for the app; null when off. */
+  maintenance: MaintenanceRecord | null;
+  /** Set by `baton apps:lock`: new deploys, rollbacks and config changes are refused; null when unlocked. */
+  lock: LockRecord | null;
   createdAt: number;
 }
+
+export interface MaintenanceRecord {
+  /** Seconds sent in Retry-After. */
+  retryAfterS: number;
+  /** The custom page; the router's own page when absent. */
+  html?: string;
+  /** Where the custom page came from (its file name), for display. */
+  page?: string;
+  since: number;
+  by: string;
+}
+
+export interface LockRecord {
+  reason: string;
+  by: string;
+  at: number;
+}
+
+/** What createApp needs: maintenance and lock start off unless given. */
+export type NewApp = Omit<AppRecord, "createdAt" | "maintenance" | "lock"> &
+  Partial<Pick<AppRecord, "maintenance" | "lock">>;
 
 /** pending: being staged or deployed; ready: built and proven once; failed: never served. */
 export type ReleaseStatus = "pending" | "ready" | "failed";
@@ -110,6 +135,28 @@ export interface InstanceRecord {
   cwd: string;
 }
 
+export interface EventFilter {
+  app?: string;
+  deployId?: number;
+  afterId?: number;
+  limit?: number;
+  /** Only these kinds. */
+  kinds?: readonly string[];
+  /** The last `limit` events (still oldest first) instead of the first. */
+  newest?: boolean;
+}
+
+/** Where an app's deploy events are POSTed (src/deploy/webhooks.ts). */
+export interface WebhookRecord {
+  id: number;
+  app: string;
+  url: string;
+  /** Signs each delivery (X-Baton-Signature); shown once, when the webhook is added. */
+  secret: string;
+  format: "json" | "slack";
+  createdAt: number;
+}
+
 export interface EventRecord {
   id: number;
   app: string;
@@ -122,10 +169,20 @@ export interface EventRecord {
 }
 
 export interface Store {
-  createApp(app: Omit<AppRecord, "createdAt">): AppRecord;
+  createApp(app: NewApp): AppRecord;
   getApp(name: string): AppRecord | undefined;
   listApps(): AppRecord[];
   updateApp(name: string, patch: Partial<Omit<AppRecord, "name" | "createdAt">>): AppRecord;
+  /**
+   * Forget an app: its row and every row that belongs to it (releases, deploys and their steps,
+   * instances, events), in one transaction. A no-op for an app that does not exist.
+   */
+  deleteApp(name: string): void;
+
+  addWebhook(hook: Omit<WebhookRecord, "id" | "createdAt">): WebhookRecord;
+  listWebhooks(app?: string): WebhookRecord[];
+  /** False when there was no such webhook. */
+  removeWebhook(app: string, id: number): boolean;
 
   /** Allocates the next version (max + 1, never reused even after pruning) atomically. */
   createRelease(release: Omit<ReleaseRecord, "version" | "createdAt" | "pruned">): ReleaseRecord;
@@ -163,7 +220,7 @@ export interface Store {
 
   addEvent(event: Omit<EventRecord, "id" | "time"> & { time?: number }): EventRecord;
   /** Oldest first, after `afterId` when given. */
-  listEvents(filter: { app?: string; deployId?: number; afterId?: number; limit?: number }): EventRecord[];
+  listEvents(filter: EventFilter): EventRecord[];
 
   /** Run `fn` in one transaction (all or nothing). */
   transaction<T>(fn: () => T): T;
