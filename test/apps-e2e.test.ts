@@ -279,7 +279,13 @@ describe("apps end to end: maintenance, lock, deploys, destroy and domains", () 
       assert.equal(slowResult.code, 0, slowResult.stderr);
       assert.equal(waitingResult.code, 1, "a superseded deploy did not go live");
       assert.equal(newest.result.code, 0, newest.result.stderr);
-      await ok(["config:set", "--app", "shop", "SECRET_TOKEN=do-not-print-me"], DEPLOY_TIMEOUT_MS);
+      const setting = await ok(
+        ["config:set", "--app", "shop", "SECRET_TOKEN=do-not-print-me", "--json"],
+        DEPLOY_TIMEOUT_MS,
+      );
+      // The config change's own JSON (the API's deploy view) names the key, never the value.
+      assert.ok(!setting.stdout.includes("do-not-print-me"), setting.stdout);
+      assert.match(setting.stdout, /"SECRET_TOKEN": "\(hidden\)"/);
 
       const listed = await deploys("shop");
       const ids = listed.map((d) => d.id);

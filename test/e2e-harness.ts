@@ -94,7 +94,11 @@ export function cli(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CliResult> {
   const started = Date.now();
-  const child = spawn(process.execPath, [MAIN, ...args, "--home", home], {
+  // Before a `--`: what follows it is a command's own words (`baton run -- CMD`).
+  const dashes = args.indexOf("--");
+  const argv =
+    dashes < 0 ? [...args, "--home", home] : [...args.slice(0, dashes), "--home", home, ...args.slice(dashes)];
+  const child = spawn(process.execPath, [MAIN, ...argv], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...env, BATON_LOG_LEVEL: "warn" },
   });
@@ -153,15 +157,16 @@ export interface ServerProc {
   router: { pid: number; port: number };
 }
 
-/** `baton server` in the foreground, ready once `baton apps --json` answers. */
+/** `baton server` in the foreground (with `extraArgs`, e.g. --git-port), ready once `baton apps --json` answers. */
 export async function startServer(
   home: string,
   port: number,
   env: NodeJS.ProcessEnv = process.env,
+  extraArgs: readonly string[] = [],
 ): Promise<ServerProc> {
   const proc = spawn(
     process.execPath,
-    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home],
+    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home, ...extraArgs],
     {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...env, BATON_LOG_LEVEL: "info" },

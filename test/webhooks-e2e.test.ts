@@ -101,3 +101,52 @@ test("a deploy's events reach the webhook, signed; the delivery log lists them; 
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.equal(received.length, before, "a removed webhook got a delivery");
 });
+
+test("a receiver that is down during a deploy gets every event once it is back", async () => {
+  const port = await freePort(); // nothing listens here yet: connections are refused
+  const later: Array<{ headers: IncomingMessage["headers"]; body: string }> = [];
+  const added = parseJson<{ webhook: { id: number; secret: string } }>(
+    await baton(["webhooks:add", "--app", "shop", `http://127.0.0.1:${port}/late`, "--json"]),
+  );
+  const dir = join(tmpHome(), "app");
+  cpSync(FIXTURE, dir, { recursive: true });
+  const deployed = parseJson<DeployJson>(await baton(["deploy", dir, "--app", "shop", "--json"]));
+  assert.equal(deployed.status, "succeeded");
+  // The receiver comes back after the deploy ended; the retries (about 1, 2, 4, 8, 16 s) find it.
+  const late = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      later.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => late.listen(port, "127.0.0.1", resolve));
+  try {
+    await waitFor(
+      "the deploy's events at the receiver that came back",
+      () => (later.some((r) => r.headers["x-baton-event"] === "deploy.succeeded") ? true : undefined),
+      { timeoutMs: 45_000, intervalMs: 200 },
+    );
+    const ofDeploy = later.filter((r) => (JSON.parse(r.body) as { deploy: number }).deploy === deployed.id);
+    for (const kind of ["deploy.queued", "deploy.started", "deploy.succeeded"])
+      assert.ok(
+        ofDeploy.some((r) => r.headers["x-baton-event"] === kind),
+        `${kind} never arrived after the receiver came back`,
+      );
+    for (const r of ofDeploy)
+      assert.equal(
+        r.headers["x-baton-signature"],
+        `sha256=${sign(added.webhook.secret, String(r.headers["x-baton-timestamp"]), r.body)}`,
+      );
+    const log = parseJson<{ deliveries: Array<{ data: { webhook: number; attempts: number } }> }>(
+      await baton(["webhooks", "--app", "shop", "--json"]),
+    );
+    assert.ok(
+      log.deliveries.some((d) => d.data.webhook === added.webhook.id && d.data.attempts > 1),
+      "the delivery log shows the retries",
+    );
+  } finally {
+    await new Promise<void>((resolve) => late.close(() => resolve()));
+  }
+});

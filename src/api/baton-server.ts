@@ -11,12 +11,16 @@ import { routerDriver } from "../deploy/traffic.js";
 import { SqliteStore } from "../store/sqlite.js";
 import { pidAlive } from "../supervisor/process-info.js";
 import { ApiClient } from "./client.js";
+import { GitHttpServer } from "./git-http.js";
 import { ServerApi } from "./server-api.js";
 
 export interface BatonServerOptions {
   home: string;
   port: number;
   host: string;
+  /** `--git-port`: also take git pushes over HTTP on this port (0: any free one); off when undefined. */
+  gitPort?: number;
+  gitHost?: string;
   log: Logger;
 }
 
@@ -29,6 +33,7 @@ export class BatonServer {
   private api: ServerApi | undefined;
   private plane: ControlPlane | undefined;
   private store: SqliteStore | undefined;
+  private git: GitHttpServer | undefined;
   router: RouterHandle | undefined;
   recovery: RecoveryReport | undefined;
   private closed = false;
@@ -54,6 +59,7 @@ export class BatonServer {
       });
     }
     const token = ensureToken(paths.token);
+    if (this.opts.gitPort !== undefined) await this.listenGit(token);
     this.store = SqliteStore.open(paths.store);
     this.router = await ensureRouter({ home, port: this.opts.port, host: this.opts.host, log });
     this.plane = new ControlPlane({ store: this.store, traffic: routerDriver(this.router.client), home, log });
@@ -68,6 +74,7 @@ export class BatonServer {
         routerPort: this.router?.port,
         routerPid: this.router?.pid,
         uptimeMs: Date.now() - started,
+        ...this.gitAddress(),
       }),
       (keepRunning) => void this.shutdown(keepRunning),
     );
@@ -75,11 +82,44 @@ export class BatonServer {
     writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 });
   }
 
+  /** Where git pushes over HTTP go, for health and `baton apps:create`: nulls when the port is off. */
+  gitAddress(): { gitHost: string | null; gitPort: number | null } {
+    const port = this.git?.port;
+    return port === undefined
+      ? { gitHost: null, gitPort: null }
+      : { gitHost: this.opts.gitHost ?? "127.0.0.1", gitPort: port };
+  }
+
+  /** First of all, so that a port in use stops the start before anything else has begun. */
+  private async listenGit(token: string): Promise<void> {
+    const host = this.opts.gitHost ?? "127.0.0.1";
+    const git = new GitHttpServer({
+      home: this.opts.home,
+      token,
+      hasApp: (name) => this.store?.getApp(name) !== undefined,
+      log: this.opts.log,
+    });
+    try {
+      await git.listen(this.opts.gitPort ?? 0, host);
+    } catch (error) {
+      throw new BatonError(
+        "BATON_USAGE",
+        `cannot take git pushes on ${host}:${this.opts.gitPort}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: "choose another --git-port, or leave it out to push over SSH only",
+        },
+      );
+    }
+    this.git = git;
+  }
+
   /** Stop the control plane only; the router and every instance keep serving. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.api?.close();
+    await this.git?.close();
     this.plane?.detach();
     this.store?.close();
     removeIfOurs(serverPaths(this.opts.home).pid);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
+import { hostname, userInfo } from "node:os";
 import { BatonError } from "../core/errors.js";
 import { callJson, errorFromBody } from "../core/json-http.js";
 import { serverPaths } from "../deploy/paths.js";
@@ -77,11 +78,14 @@ export class ApiClient {
                   event?: EventRecord;
                   deploy?: Record<string, unknown>;
                   applied?: Record<string, unknown>;
+                  result?: Record<string, unknown>;
                 };
                 if (message.event !== undefined) onEvent(message.event);
                 if (message.deploy !== undefined) result = message.deploy;
                 // A change applied without a deploy (config vars of an app that serves nothing yet).
                 if (message.applied !== undefined) result = { applied: message.applied };
+                // What a request that is not a deploy ended with (a one-off's exit code).
+                if (message.result !== undefined) result = message.result;
               }
               newline = buffered.indexOf("\n");
             }
@@ -126,7 +130,7 @@ export class ApiClient {
   }
 
   private auth(): Record<string, string> {
-    return { Authorization: `Bearer ${this.token}` };
+    return { Authorization: `Bearer ${this.token}`, "X-Baton-Actor": actor() };
   }
 
   private unreachable(cause: Error): BatonError {
@@ -135,4 +139,20 @@ export class ApiClient {
       hint: "is `baton server` running with this --home? Start it with `baton server --detach`",
     });
   }
+}
+
+let cachedActor: string | undefined;
+
+/** Who is asking, for the server's audit log: the OS user and host of this process. */
+function actor(): string {
+  if (cachedActor === undefined) {
+    let user: string;
+    try {
+      user = userInfo().username;
+    } catch {
+      user = `uid ${process.getuid?.() ?? "?"}`;
+    }
+    cachedActor = `${user}@${hostname()}`;
+  }
+  return cachedActor;
 }

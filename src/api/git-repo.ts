@@ -102,7 +102,7 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The server's environment without git's own variables: `git init` must not follow a GIT_DIR. */
-function gitFreeEnv(): NodeJS.ProcessEnv {
+/** The server's environment without git's own variables: `git init` (or receive-pack) must not follow a GIT_DIR. */
+export function gitFreeEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("GIT_")));
 }

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BatonError } from "../core/errors.js";
@@ -10,6 +9,9 @@ import type { DeployKind, DeployRecord, EventRecord } from "../store/store.js";
 import { followFile, readLastLines } from "../supervisor/logs.js";
 import { appAdminRoutes } from "./app-routes.js";
 import { createAppRepo, pushedCommit, pushedSource } from "./git-repo.js";
+import { runRoutes } from "./run-routes.js";
+import { STREAMED } from "./streamed.js";
+import { isServerToken } from "./token.js";
 import { deployView } from "./views.js";
 import { webhookRoutes } from "./webhook-routes.js";
 
@@ -20,9 +22,6 @@ type Handler = (ctx: {
   req: IncomingMessage;
   res: ServerResponse;
 }) => Promise<unknown>;
-
-/** A streamed answer (a deploy's events, logs): the handler wrote the response itself. */
-const STREAMED = Symbol("streamed");
 
 /**
  * The server's API: JSON over HTTP on a unix socket (mode 0600) with a bearer token, used by the
@@ -52,6 +51,17 @@ export class ServerApi {
       ["GET", /^\/v1\/health$/, async () => ({ ok: true, ...info() })],
       [
         "GET",
+        /^\/v1\/audit$/,
+        async ({ query }) => {
+          const app = query.get("app") ?? undefined;
+          const limit = Math.min(Number(query.get("limit") ?? 100) || 100, 10_000);
+          return {
+            audit: store.listEvents({ ...(app === undefined ? {} : { app }), kinds: ["audit"], limit, newest: true }),
+          };
+        },
+      ],
+      [
+        "GET",
         /^\/v1\/apps$/,
         async () => ({
           apps: store.listApps().map(({ configVars: _hidden, maintenance, ...rest }) => ({
@@ -62,6 +72,7 @@ export class ServerApi {
       ],
       ...appAdminRoutes(plane),
       ...webhookRoutes(plane),
+      ...runRoutes(plane),
       [
         "POST",
         /^\/v1\/apps$/,
@@ -146,6 +157,15 @@ export class ServerApi {
           const [name, verb] = ctx.params as [string, "promote" | "abort"];
           const deploy = plane.control(name, verb, typeof ctx.body.by === "string" ? ctx.body.by : `deploy:${verb}`);
           return verb === "abort" ? this.follow(deploy.id, ctx) : { deploy: deployView(store, deploy, false) };
+        },
+      ],
+      [
+        "POST",
+        /^\/v1\/apps\/([^/]+)\/deploy\/cancel$/,
+        async (ctx) => {
+          const id = typeof ctx.body.id === "number" ? ctx.body.id : undefined;
+          const by = typeof ctx.body.by === "string" ? ctx.body.by : "deploy:cancel";
+          return this.follow(plane.cancel(ctx.params[0] as string, id, by).id, ctx);
         },
       ],
       [
@@ -294,6 +314,7 @@ export class ServerApi {
         if (match === null || method !== req.method) continue;
         const body = req.method === "GET" ? {} : await readJsonBody(req);
         const params = match.slice(1).map((p) => decodeURIComponent(p));
+        if (req.method !== "GET") this.audit(req, url.pathname, body);
         const result = await handler({ params, body, query: url.searchParams, req, res });
         if (result !== STREAMED) replyJson(res, 200, result);
         return;
@@ -304,11 +325,29 @@ export class ServerApi {
     }
   }
 
+  /**
+   * The audit log: who asked for what change, and when, as events of kind `audit` (`baton audit`).
+   * Who is what the caller says (X-Baton-Actor: the CLI's OS user and host; a git push adds its
+   * pusher); the token is what authorised it. Request bodies stay out: they can hold config values.
+   */
+  private audit(req: IncomingMessage, path: string, body: Record<string, unknown>): void {
+    const actor = String(req.headers["x-baton-actor"] ?? "unknown").slice(0, 200);
+    const app = /^\/v1\/apps\/([^/]+)/.exec(path)?.[1];
+    const source = body.source as Record<string, unknown> | undefined;
+    const pushedBy = typeof source?.pushedBy === "string" ? source.pushedBy : undefined;
+    const action = `${req.method} ${path}`;
+    this.plane.events.emit(
+      app === undefined ? "*" : decodeURIComponent(app),
+      null,
+      "audit",
+      `${pushedBy === undefined ? actor : `${pushedBy} (git push, via ${actor})`}: ${action}`,
+      { actor, action, ...(pushedBy === undefined ? {} : { pushedBy }) },
+    );
+  }
+
   private authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization ?? "";
-    const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
-    const expected = Buffer.from(this.token);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return isServerToken(header.startsWith("Bearer ") ? header.slice(7) : "", this.token);
   }
 }
 

@@ -37,6 +37,7 @@ export function timeSplit(
 export function deployView(store: Store, deploy: DeployRecord, withSteps: boolean): Record<string, unknown> {
   const view: Record<string, unknown> = {
     ...deploy,
+    request: withoutConfigValues(deploy.request),
     durationMs: deploy.startedAt !== null && deploy.finishedAt !== null ? deploy.finishedAt - deploy.startedAt : null,
   };
   if (withSteps) {
@@ -52,4 +53,14 @@ export function deployView(store: Store, deploy: DeployRecord, withSteps: boolea
     }));
   }
   return view;
+}
+
+/**
+ * A deploy's request with config values replaced: a config change is shown by its keys, never its
+ * values (they are secrets often), in every view the API gives.
+ */
+function withoutConfigValues(request: Record<string, unknown>): Record<string, unknown> {
+  const set = request.set;
+  if (typeof set !== "object" || set === null) return request;
+  return { ...request, set: Object.fromEntries(Object.keys(set).map((key) => [key, "(hidden)"])) };
 }

@@ -20,7 +20,7 @@ export async function followDeploy(
   path: string,
   body: unknown,
   json: boolean,
-  options: { method?: string; abortIsSuccess?: boolean; liveIsSuccess?: boolean } = {},
+  options: { method?: string; abortIsSuccess?: boolean; liveIsSuccess?: boolean; cancelIsSuccess?: boolean } = {},
 ): Promise<number> {
   const method = options.method ?? "POST";
   const onEvent = json ? () => {} : (event: EventRecord) => show(event);
@@ -40,6 +40,7 @@ export async function followDeploy(
   const error = deploy.error as { code?: string } | null;
   if (options.abortIsSuccess === true && deploy.status === "rolled_back" && error?.code === "BATON_DEPLOY_ABORTED")
     return 0;
+  if (options.cancelIsSuccess === true && deploy.status === "cancelled") return 0;
   // A live release whose postdeploy failed still needs someone to look: exit 1. Except for a git
   // push, which must be accepted once its commit serves, or the branch would name the wrong commit.
   if (options.liveIsSuccess === true && deploy.status === "succeeded") return 0;
@@ -60,6 +61,8 @@ function show(event: EventRecord): void {
     case "deploy.queued":
     case "deploy.superseded":
     case "deploy.abort_requested":
+    case "deploy.cancel_requested":
+    case "deploy.cancelled":
     case "deploy.promote_requested":
       say(event.message);
       break;

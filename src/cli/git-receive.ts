@@ -70,8 +70,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const commitMessage = await firstLineOf(update.new);
-  // The account the hook runs as: the SSH user, for a push over SSH.
-  const pushedBy = cliUser();
+  // The account the hook runs as: the SSH user, for a push over SSH. Over HTTP (`baton server
+  // --git-port`) the server names the Basic user name the pusher gave, as "NAME (http)".
+  const pushedBy = process.env.BATON_PUSHED_BY || cliUser();
   const dir = await mkdtemp(join(tmpdir(), `baton-push-${app}-`));
   try {
     await exportTree(update.new, dir);

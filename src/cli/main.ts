@@ -18,12 +18,15 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   deploy: () => import("./deploy.js"),
   "deploy:promote": () => import("./deploy-promote.js"),
   "deploy:abort": () => import("./deploy-abort.js"),
+  "deploy:cancel": () => import("./deploy-cancel.js"),
   rollback: () => import("./rollback.js"),
   releases: () => import("./releases.js"),
   deploys: () => import("./deploys.js"),
   ps: () => import("./ps.js"),
   logs: () => import("./logs.js"),
+  run: () => import("./run.js"),
   status: () => import("./status.js"),
+  audit: () => import("./audit.js"),
   apps: () => import("./apps.js"),
   "apps:create": () => import("./apps-create.js"),
   "apps:lock": () => import("./apps-lock.js"),
@@ -89,7 +92,9 @@ async function main(argv: string[]): Promise<number> {
     throw new BatonError("BATON_USAGE", `unknown command "${name}"`, { hint: "run `baton help` to list the commands" });
   }
   const command = await load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  // After `--` the words are a command's own (`baton run -- grep -h`), not baton's.
+  const own = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (own.includes("--help") || own.includes("-h")) {
     process.stdout.write(`${command.usage}\n`);
     return 0;
   }

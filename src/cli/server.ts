@@ -13,13 +13,16 @@ import { printJson, say } from "./common.js";
 
 export const summary = "run the control plane and the router on this host";
 
-export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--home DIR] [--detach] [--json]
+export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--git-port PORT [--git-host 127.0.0.1]] [--home DIR] [--detach] [--json]
 
 Runs baton's control plane in the foreground: its API on DIR/server.sock (token in DIR/token,
 mode 0600), the store DIR/baton.db, and the router on --port (started as its own process unless
 one already runs for DIR). At start it re-adopts the instances still running and resolves any
 deploy a previous server left unfinished. Stopping it (Ctrl-C, SIGTERM) leaves the router and the
-instances serving; \`baton shutdown\` stops everything. --detach runs it in the background.`;
+instances serving; \`baton shutdown\` stops everything. --detach runs it in the background.
+--git-port also takes \`git push\` over HTTP (http://baton@HOST:PORT/NAME.git, the token as the
+password; push only), on 127.0.0.1 unless --git-host says otherwise: Basic auth sends the token in
+clear, so expose it only behind TLS (a reverse proxy).`;
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -27,6 +30,8 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     port: { type: "string" },
     host: { type: "string" },
+    "git-port": { type: "string" },
+    "git-host": { type: "string" },
     home: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
@@ -34,9 +39,10 @@ export async function run(argv: string[]): Promise<number> {
   const home = resolveHome(values.home);
   const port = intOption(values.port, "port") ?? 8080;
   const host = values.host ?? "127.0.0.1";
-  if (values.detach) return detach(home, port, host, values.json === true);
+  const git = gitOptions(values["git-port"], values["git-host"]);
+  if (values.detach) return detach(home, port, host, git, values.json === true);
   const log = createLogger("server");
-  const server = new BatonServer({ home, port, host, log });
+  const server = new BatonServer({ home, port, host, ...git, log });
   await server.start();
   const recovered = server.recovery;
   if (values.json)
@@ -46,12 +52,16 @@ export async function run(argv: string[]): Promise<number> {
       routerPort: server.router?.port,
       routerPid: server.router?.pid,
       routerStarted: server.router?.started,
+      ...server.gitAddress(),
       recovery: recovered,
     });
-  else
+  else {
     say(
       `baton server ready: router on http://${host}:${server.router?.port} (pid ${server.router?.pid}${server.router?.started ? ", started" : ", adopted"}), API on ${serverPaths(home).socket}`,
     );
+    const { gitHost, gitPort } = server.gitAddress();
+    if (gitPort !== null) say(`git push over HTTP: http://${gitHost}:${gitPort}/NAME.git (password: the token)`);
+  }
   if (
     !values.json &&
     recovered !== undefined &&
@@ -71,15 +81,35 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** Start the server in the background (own session, output to DIR/server.log) and wait for its API. */
-async function detach(home: string, port: number, host: string, json: boolean): Promise<number> {
+/** --git-port and --git-host, checked: a host without a port is a mistake worth saying. */
+function gitOptions(port: string | undefined, host: string | undefined): { gitPort?: number; gitHost?: string } {
+  if (port === undefined && host !== undefined)
+    throw new BatonError("BATON_USAGE", "--git-host needs --git-port", { hint: "baton server --git-port 8081" });
+  const gitPort = intOption(port, "git-port");
+  return gitPort === undefined ? {} : { gitPort, gitHost: host ?? "127.0.0.1" };
+}
+
+async function detach(
+  home: string,
+  port: number,
+  host: string,
+  git: { gitPort?: number; gitHost?: string },
+  json: boolean,
+): Promise<number> {
   const paths = serverPaths(home);
   const log = openSync(paths.serverLog, "a", 0o600);
   let exitCode: number | null = null;
   try {
-    const child = spawn(process.execPath, [MAIN, "server", "--home", home, "--port", String(port), "--host", host], {
-      detached: true,
-      stdio: ["ignore", log, log],
-    });
+    const gitArgs =
+      git.gitPort === undefined ? [] : ["--git-port", String(git.gitPort), "--git-host", git.gitHost ?? ""];
+    const child = spawn(
+      process.execPath,
+      [MAIN, "server", "--home", home, "--port", String(port), "--host", host, ...gitArgs],
+      {
+        detached: true,
+        stdio: ["ignore", log, log],
+      },
+    );
     child.once("exit", (code) => {
       exitCode = code ?? -1;
     });
@@ -95,14 +125,16 @@ async function detach(home: string, port: number, host: string, json: boolean): 
           "BATON_SERVER_UNREACHABLE",
           `the server exited with code ${exitCode}; see ${paths.serverLog}`,
         );
-      return new ApiClient(home).get<{ pid: number; routerPort: number }>("/v1/health", 2_000).catch(() => undefined);
+      return new ApiClient(home)
+        .get<{ pid: number; routerPort: number; gitHost?: string | null; gitPort?: number | null }>("/v1/health", 2_000)
+        .catch(() => undefined);
     },
     { timeoutMs: 30_000, intervalMs: 100 },
   );
   if (json) printJson({ ...health, log: paths.serverLog });
   else
     say(
-      `baton server running in the background (pid ${health.pid}): router on http://${host}:${health.routerPort}, log ${paths.serverLog}`,
+      `baton server running in the background (pid ${health.pid}): router on http://${host}:${health.routerPort}${typeof health.gitPort === "number" ? `, git push over http://${health.gitHost}:${health.gitPort}/NAME.git` : ""}, log ${paths.serverLog}`,
     );
   return 0;
 }

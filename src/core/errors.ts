@@ -62,6 +62,10 @@ export const ERROR_CATALOG = {
     summary:
       "A person aborted the deploy (deploy:abort or rollback) during its canary or bake; the old release serves.",
   },
+  BATON_DEPLOY_CANCELLED: {
+    status: 409,
+    summary: "A person cancelled the deploy (deploy:cancel) while it was queued or before its switch; nothing changed.",
+  },
   BATON_NO_ACTIVE_ROLLOUT: {
     status: 409,
     summary: "No deploy of the app is in a canary or bake step that this command could act on.",

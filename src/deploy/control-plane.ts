@@ -49,16 +49,7 @@ export class ControlPlane {
       store,
       this.events,
       home,
-      (r) => {
-        const release = store.getRelease(r.app, r.version);
-        return {
-          ...baseEnv,
-          ...(release?.configVars ?? {}),
-          BATON_APP: r.app,
-          BATON_RELEASE: releaseName(r.version),
-          DYNO: `${r.type}.${r.index}`,
-        };
-      },
+      (r) => this.releaseEnv(r.app, r.version, `${r.type}.${r.index}`),
       log,
     );
     this.deps = {
@@ -174,6 +165,47 @@ export class ControlPlane {
     return this.running.get(app)?.id;
   }
 
+  /**
+   * `baton deploy:cancel`: a queued deploy never runs; a running one stops before its next step
+   * if it has not switched (nothing changed for users); during its canary or bake it is aborted
+   * (everyone back on the old release at once); once live with nothing on standby, a rollback
+   * deploy is queued. Returns the deploy to follow to its end.
+   */
+  cancel(app: string, id: number | undefined, by: string): DeployRecord {
+    const target =
+      id === undefined
+        ? (this.store.getDeploy(this.running.get(app)?.id ?? -1) ??
+          this.store.listDeploys({ app, statuses: ["queued"], limit: 1 })[0])
+        : this.store.getDeploy(id);
+    if (target === undefined || target.app !== app || (target.status !== "queued" && target.status !== "running")) {
+      throw new BatonError(
+        "BATON_NOT_FOUND",
+        id === undefined
+          ? `no deploy of ${app} is queued or running`
+          : `deploy ${id} of ${app} is not queued or running`,
+        { hint: `\`baton deploys --app ${app}\` lists them` },
+      );
+    }
+    if (target.status === "queued" && this.queue.cancelQueued(target.id, by))
+      return this.store.getDeploy(target.id) as DeployRecord;
+    const running = this.running.get(app);
+    if (running === undefined || running.id !== target.id) return this.store.getDeploy(target.id) as DeployRecord;
+    const { controls } = running.pipeline;
+    if (controls.accepting.has("abort")) return this.control(app, "abort", by, "cancelled by deploy:cancel");
+    if (typeof target.details.switchedAt !== "number") {
+      controls.cancel = { by };
+      this.events.emit(app, target.id, "deploy.cancel_requested", `${by} asked to cancel deploy ${target.id}`, { by });
+      return target;
+    }
+    // Live already, nothing on standby: undo it the normal way.
+    const rollback = this.enqueue(app, "rollback", {
+      ...(target.fromVersion === null ? {} : { version: target.fromVersion }),
+      by,
+      reason: `deploy:cancel of deploy ${target.id} after its switch`,
+    });
+    return rollback;
+  }
+
   /** True when `baton rollback` would act on a running deploy (old release on standby) rather than queue. */
   canAbortRunning(app: string): boolean {
     return this.running.get(app)?.pipeline.controls.accepting.has("abort") ?? false;
@@ -247,6 +279,17 @@ export class ControlPlane {
 
   ps(app: string): InstanceRecord[] {
     return this.instances.list({ app });
+  }
+
+  /** What a process of the Release runs with, an instance's or a one-off's (`baton run`): DYNO tells which. */
+  releaseEnv(app: string, version: number, dyno: string): Record<string, string> {
+    return {
+      ...this.deps.baseEnv,
+      ...(this.store.getRelease(app, version)?.configVars ?? {}),
+      BATON_APP: app,
+      BATON_RELEASE: releaseName(version),
+      DYNO: dyno,
+    };
   }
 
   /** Stop every instance and forget them (`baton shutdown`). */

@@ -10,6 +10,8 @@ export type ControlRequest =
 
 export class DeployControls {
   requested: ControlRequest | null = null;
+  /** `baton deploy:cancel` before the switch: the deploy stops before its next step. */
+  cancel: { by: string } | null = null;
   /** Set by the pipeline while it is in a step that can act on a request. */
   accepting: ReadonlySet<ControlRequest["kind"]> = new Set();
   private wakers = new Set<() => void>();

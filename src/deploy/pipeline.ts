@@ -62,7 +62,23 @@ export class Pipeline {
   ) {
     const paths = appPaths(deps.home, deploy.app);
     mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
-    this.steps = new StepRecorder(deps.store, deps.events, deploy.app, deploy.id, paths.deployLog(deploy.id));
+    this.steps = new StepRecorder(
+      deps.store,
+      deps.events,
+      deploy.app,
+      deploy.id,
+      paths.deployLog(deploy.id),
+      (step) => {
+        // A cancel stops the deploy between steps, never inside one: a build or a migration half-run
+        // and killed is worse than one that finishes and is then thrown away.
+        const cancel = this.controls.cancel;
+        if (cancel !== null && !this.switched)
+          throw new BatonError("BATON_DEPLOY_CANCELLED", `${cancel.by} cancelled the deploy before its ${step} step`, {
+            details: { by: cancel.by, before: step },
+            hint: "nothing changed for users: the old release serves",
+          });
+      },
+    );
   }
 
   async run(): Promise<DeployRecord> {
@@ -172,6 +188,10 @@ export class Pipeline {
       return await this.finish("succeeded", postdeployError, statsBefore);
     } catch (error) {
       const failure = asBatonError(error);
+      if (failure.code === "BATON_DEPLOY_CANCELLED" && !this.switched) {
+        await this.abandon(this.release);
+        return await this.finish("cancelled", deployError(failure), statsBefore);
+      }
       if (failure.code === "BATON_ROLLED_BACK" || failure.code === "BATON_DEPLOY_ABORTED") {
         // The strategy step already moved every user back to the old Release; what is left is
         // to stop the new instances (a canary's) and record why.
@@ -425,7 +445,7 @@ export class Pipeline {
   }
 
   private async finish(
-    status: "succeeded" | "failed" | "rolled_back",
+    status: "succeeded" | "failed" | "rolled_back" | "cancelled",
     error: DeployRecord["error"],
     statsBefore: Awaited<ReturnType<TrafficDriver["appStats"]>> | undefined,
     extra: Record<string, unknown> = {},
@@ -445,12 +465,14 @@ export class Pipeline {
     events.emit(
       this.deploy.app,
       this.deploy.id,
-      status === "succeeded" ? "deploy.succeeded" : status === "rolled_back" ? "deploy.rolled_back" : "deploy.failed",
+      status === "succeeded" ? "deploy.succeeded" : `deploy.${status}`,
       status === "succeeded"
         ? `${releaseName(this.deploy.version ?? 0)} is live`
         : status === "rolled_back"
           ? `deploy of${version} rolled back: ${error?.message ?? ""}`
-          : `deploy of${version} failed: ${error?.message ?? ""}`,
+          : status === "cancelled"
+            ? `deploy of${version} cancelled: ${error?.message ?? ""}`
+            : `deploy of${version} failed: ${error?.message ?? ""}`,
       { status, failedRequests, error },
     );
     return this.deploy;

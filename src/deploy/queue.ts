@@ -46,6 +46,21 @@ export class DeployQueue {
     this.running.set(app, run);
   }
 
+  /** A queued deploy that will not run: recorded as cancelled, its followers told. False if it is not queued. */
+  cancelQueued(id: number, by: string): boolean {
+    const deploy = this.store.getDeploy(id);
+    if (deploy === undefined || deploy.status !== "queued") return false;
+    const cancelled = this.store.updateDeploy(id, {
+      status: "cancelled",
+      phase: "cancelled",
+      finishedAt: Date.now(),
+      error: { code: "BATON_DEPLOY_CANCELLED", message: `${by} cancelled the deploy while it was queued` },
+    });
+    this.events.emit(deploy.app, id, "deploy.cancelled", `deploy ${id} cancelled by ${by} while queued`, { by });
+    this.settle(cancelled);
+    return true;
+  }
+
   /** Resolves with the deploy once it has finished (succeeded, failed, superseded ...). */
   whenFinished(id: number): Promise<DeployRecord> {
     const deploy = this.store.getDeploy(id);

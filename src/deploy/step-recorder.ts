@@ -25,12 +25,15 @@ export class StepRecorder {
     private readonly app: string,
     private readonly deployId: number,
     private readonly logPath: string,
+    /** Called before each step starts: throws to stop the deploy there (a cancel). */
+    private readonly beforeStep: (name: string) => void = () => {},
   ) {}
 
   async run(
     name: string,
     fn: (ctx: StepContext) => Promise<StepOutcome | undefined>,
   ): Promise<Record<string, unknown>> {
+    this.beforeStep(name);
     this.store.updateDeploy(this.deployId, { phase: name });
     const step = this.store.startStep(this.deployId, name);
     this.events.emit(this.app, this.deployId, "deploy.step.started", name, { step: name });

@@ -23,6 +23,7 @@ export const WEBHOOK_EVENTS: ReadonlySet<string> = new Set([
   "deploy.failed",
   "deploy.rolled_back",
   "deploy.superseded",
+  "deploy.cancelled",
 ]);
 
 export interface DispatcherOptions {

@@ -64,7 +64,15 @@ export interface ReleaseRecord {
 }
 
 export type DeployKind = "deploy" | "rollback" | "config";
-export type DeployStatus = "queued" | "running" | "succeeded" | "failed" | "superseded" | "rolled_back";
+export type DeployStatus =
+  | "queued"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "superseded"
+  | "rolled_back"
+  /** Stopped by `baton deploy:cancel` while queued, or before its switch (nothing changed for users). */
+  | "cancelled";
 
 export interface DeployError {
   code: string;

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { setPriority } from "node:os";
+import { StringDecoder } from "node:string_decoder";
 import { settledWithin } from "../core/wait.js";
 
 export interface CommandSpec {
@@ -7,14 +8,21 @@ export interface CommandSpec {
   cwd: string;
   env: Record<string, string>;
   timeoutMs: number;
-  /** Every chunk of output as it arrives (for live deploy logs). */
-  onOutput?: (chunk: string) => void;
+  /** Every chunk of output as it arrives (for live deploy logs), and which stream it came from. */
+  onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
   signal?: AbortSignal;
   /**
    * Run at this nice value (e.g. 10 for builds), so the command does not take CPU from the
    * instances that serve users meanwhile. Set right after the spawn; children inherit it.
    */
   niceness?: number;
+  /**
+   * On a timeout or an abort, send the group SIGTERM and SIGKILL only this long after (a one-off
+   * gets to finish its transaction). Without it the group is killed at once.
+   */
+  graceMs?: number;
+  /** Once the command has exited, SIGKILL whatever it left running in its group (a one-off leaves nothing). */
+  reapGroup?: boolean;
 }
 
 export interface CommandResult {
@@ -49,33 +57,51 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
     }
   }
   let output = "";
-  const collect = (chunk: Buffer): void => {
-    const text = chunk.toString("utf8");
+  const collect = (text: string, stream: "stdout" | "stderr"): void => {
+    if (text === "") return;
     output = (output + text).slice(-MAX_OUTPUT);
-    spec.onOutput?.(text);
+    spec.onOutput?.(text, stream);
   };
-  child.stdout?.on("data", collect);
-  child.stderr?.on("data", collect);
+  // One decoder per stream: a UTF-8 character split across two chunks arrives whole.
+  for (const stream of ["stdout", "stderr"] as const) {
+    const decoder = new StringDecoder("utf8");
+    child[stream]?.on("data", (chunk: Buffer) => collect(decoder.write(chunk), stream));
+    child[stream]?.on("end", () => collect(decoder.end(), stream));
+  }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("close", (code, signal) => resolve({ code, signal }));
     child.once("error", (error) => {
-      collect(Buffer.from(`${error.message}\n`));
+      collect(`${error.message}\n`, "stderr");
       resolve({ code: 127, signal: null });
     });
   });
-  const killGroup = (): void => {
+  const signalGroup = (signal: NodeJS.Signals): void => {
     if (child.pid === undefined) return;
     try {
-      process.kill(-child.pid, "SIGKILL");
+      process.kill(-child.pid, signal);
     } catch {
       // Already gone.
     }
   };
-  const onAbort = (): void => killGroup();
-  spec.signal?.addEventListener("abort", onAbort, { once: true });
+  let stopping = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    if (spec.graceMs === undefined) {
+      signalGroup("SIGKILL");
+      return;
+    }
+    signalGroup("SIGTERM");
+    killTimer = setTimeout(() => signalGroup("SIGKILL"), spec.graceMs);
+  };
+  spec.signal?.addEventListener("abort", stop, { once: true });
+  if (spec.signal?.aborted === true) stop();
   const inTime = await settledWithin(exited, spec.timeoutMs);
-  if (!inTime) killGroup();
+  if (!inTime) stop();
   const { code, signal } = await exited;
-  spec.signal?.removeEventListener("abort", onAbort);
+  clearTimeout(killTimer);
+  spec.signal?.removeEventListener("abort", stop);
+  if (spec.reapGroup === true) signalGroup("SIGKILL");
   return { code: inTime ? code : null, signal, timedOut: !inTime, output, ms: Date.now() - started };
 }
