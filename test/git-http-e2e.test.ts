@@ -3,18 +3,15 @@
 // `git receive-pack`, whose pre-receive hook runs `baton git-receive` as for a push over SSH. The
 // app is test/fixtures/apps/web, committed in versions.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { waitFor } from "../src/core/wait.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
   children,
   explained,
-  indent,
   killGroup,
   note,
   parseJson,
@@ -22,24 +19,11 @@ import {
   type ServerProc,
   startServer,
 } from "./e2e-harness.js";
+import { FIXTURE, type GitRun, gitEnv, type ReleaseJson, servedVersions, WorkRepo } from "./git-harness.js";
 import { cleanup, http, tmpHome } from "./helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const APP = "shop";
-const PUSH_TIMEOUT_MS = 90_000;
 const COMMAND_TIMEOUT_MS = 20_000;
-
-interface ReleaseJson {
-  version: number;
-  status: string;
-  current: boolean;
-  commit: { sha: string; pushedBy: string | null } | null;
-}
-
-interface Run {
-  code: number | null;
-  output: string;
-}
 
 describe("git push over HTTP: baton server --git-port, the token as the password, push only", () => {
   const home = tmpHome();
@@ -58,58 +42,12 @@ describe("git push over HTTP: baton server --git-port, the token as the password
   const baton = (args: string[]) => runCli(home, args, COMMAND_TIMEOUT_MS);
   const remote = (password = token, name = APP) => `http://baton:${password}@127.0.0.1:${gitPort}/${name}.git`;
 
-  // Git on its own: no system or user config, no credential helper, never a prompt.
-  const gitEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_ASKPASS: "",
-    SSH_ASKPASS: "",
-  };
-
-  /**
-   * `git ARGS` to completion (its own process group, so that killing it takes git-remote-http
-   * too); `onOutput` sees the output so far as it arrives. Output shown only when a test fails.
-   */
-  const git = (args: string[], cwd = app, onOutput?: (output: string, pid: number) => void): Promise<Run> => {
-    const child = spawn("git", args, { cwd, env: gitEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    children.add(child);
-    let output = "";
-    const seen = (d: Buffer) => {
-      output += d;
-      onOutput?.(output, child.pid ?? 0);
-    };
-    child.stdout.on("data", seen);
-    child.stderr.on("data", seen);
-    const timer = setTimeout(() => killGroup(child.pid ?? 0), PUSH_TIMEOUT_MS);
-    return new Promise((resolve) =>
-      child.once("close", (code) => {
-        clearTimeout(timer);
-        children.delete(child);
-        note(`git ${args.join(" ").replaceAll(token, "TOKEN")} → ${code}\n${indent(output)}`);
-        resolve({ code, output });
-      }),
-    );
-  };
-
-  const commit = async (message: string): Promise<string> => {
-    assert.equal((await git(["add", "-A"])).code, 0);
-    assert.equal((await git(["commit", "-q", "-m", message])).code, 0);
-    return (await git(["rev-parse", "HEAD"])).output.trim();
-  };
-
-  /** The work tree as the version `label` (GET / answers it), optionally broken or slow to boot. */
-  const writeVersion = (label: string, broken = false, bootDelayMs = 0): void => {
-    writeFileSync(join(app, "VERSION"), `${label}\n`);
-    writeFileSync(
-      join(app, "behaviour.json"),
-      JSON.stringify({ pidDir, ...(broken ? { neverReady: true } : {}), ...(bootDelayMs > 0 ? { bootDelayMs } : {}) }),
-    );
-    const appJson = JSON.parse(readFileSync(join(FIXTURE, "app.json"), "utf8")) as { baton: Record<string, unknown> };
-    if (broken) appJson.baton.bootTimeoutMs = 2000;
-    writeFileSync(join(app, "app.json"), JSON.stringify(appJson, null, 2));
-  };
+  const workRepo = new WorkRepo(app, gitEnv(), pidDir, () => [token]);
+  const git = (args: string[], cwd = app, onOutput?: (output: string, pid: number) => void): Promise<GitRun> =>
+    workRepo.git(args, cwd, onOutput);
+  const commit = (message: string) => workRepo.commit(message);
+  const writeVersion = (label: string, broken = false, bootDelayMs = 0) =>
+    workRepo.writeVersion(label, broken, bootDelayMs);
 
   const releases = async (): Promise<ReleaseJson[]> => {
     const result = await baton(["releases", "--app", APP, "--json"]);
@@ -117,17 +55,8 @@ describe("git push over HTTP: baton server --git-port, the token as the password
     return parseJson<{ releases: ReleaseJson[] }>(result).releases;
   };
 
-  const served = async (): Promise<string[]> => {
-    const seen = new Set<string>();
-    for (let i = 0; i < 6; i++) {
-      const reply = await http(port, "/", { headers: { host: `${APP}.localhost` } });
-      assert.equal(reply.status, 200, reply.body);
-      seen.add((JSON.parse(reply.body) as { version: string }).version);
-    }
-    return [...seen];
-  };
-
-  const branchInRepo = async (): Promise<string> => (await git(["--git-dir", repo, "rev-parse", "main"])).output.trim();
+  const served = (): Promise<string[]> => servedVersions(port, APP);
+  const branchInRepo = (): Promise<string> => workRepo.branchIn(repo);
 
   /** The `git receive-pack` processes the server runs for the app's repository, by /proc. */
   const receivePacks = (): number[] =>

@@ -2,16 +2,13 @@
 // from a work repository to the app's bare repository, whose pre-receive hook runs
 // `baton git-receive`. The app is test/fixtures/apps/web, committed in versions.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { freePort } from "../src/supervisor/ports.js";
 import {
   children,
   explained,
-  indent,
   killGroup,
   note,
   parseJson,
@@ -19,25 +16,11 @@ import {
   type ServerProc,
   startServer,
 } from "./e2e-harness.js";
-import { cleanup, http, tmpHome } from "./helpers.js";
+import { FIXTURE, type GitRun, gitEnv, type ReleaseJson, servedVersions, WorkRepo } from "./git-harness.js";
+import { cleanup, tmpHome } from "./helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const APP = "shop";
-const PUSH_TIMEOUT_MS = 90_000;
 const COMMAND_TIMEOUT_MS = 20_000;
-
-interface ReleaseJson {
-  version: number;
-  status: string;
-  source: string;
-  current: boolean;
-  commit: { sha: string; message: string | null; branch: string | null; pushedBy: string | null } | null;
-}
-
-interface Run {
-  code: number | null;
-  output: string;
-}
 
 describe("git push deploys: apps:create, a real git push, the pre-receive hook and the server", () => {
   const home = tmpHome();
@@ -53,65 +36,18 @@ describe("git push deploys: apps:create, a real git push, the pre-receive hook a
 
   const baton = (args: string[]) => runCli(home, args, COMMAND_TIMEOUT_MS);
 
-  // Git on its own: no system or user config can change what these commands do.
-  const gitEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_TERMINAL_PROMPT: "0",
-    TMPDIR: pushTmp,
-  };
-
-  /** `git ARGS` in the work repository, to completion; output shown only when a test fails. */
-  const git = (args: string[], cwd = app): Promise<Run> => {
-    const child = spawn("git", args, { cwd, env: gitEnv, stdio: ["ignore", "pipe", "pipe"] });
-    children.add(child);
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d));
-    child.stderr.on("data", (d: Buffer) => (output += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), PUSH_TIMEOUT_MS);
-    return new Promise((resolve) =>
-      child.once("close", (code) => {
-        clearTimeout(timer);
-        children.delete(child);
-        note(`git ${args.join(" ")} → ${code}\n${indent(output)}`);
-        resolve({ code, output });
-      }),
-    );
-  };
-
-  const commit = async (message: string): Promise<string> => {
-    assert.equal((await git(["add", "-A"])).code, 0);
-    assert.equal((await git(["commit", "-q", "-m", message])).code, 0);
-    return (await git(["rev-parse", "HEAD"])).output.trim();
-  };
-
-  /** The work tree as the version `label` (GET / answers it), optionally broken. */
-  const writeVersion = (label: string, broken = false): void => {
-    writeFileSync(join(app, "VERSION"), `${label}\n`);
-    writeFileSync(join(app, "behaviour.json"), JSON.stringify(broken ? { neverReady: true, pidDir } : { pidDir }));
-    const appJson = JSON.parse(readFileSync(join(FIXTURE, "app.json"), "utf8")) as { baton: Record<string, unknown> };
-    if (broken) appJson.baton.bootTimeoutMs = 2000;
-    writeFileSync(join(app, "app.json"), JSON.stringify(appJson, null, 2));
-  };
+  const workRepo = new WorkRepo(app, gitEnv({ TMPDIR: pushTmp }), pidDir);
+  const git = (args: string[], cwd = app): Promise<GitRun> => workRepo.git(args, cwd);
+  const commit = (message: string) => workRepo.commit(message);
+  const writeVersion = (label: string, broken = false) => workRepo.writeVersion(label, broken);
+  const served = async (): Promise<Set<string>> => new Set(await servedVersions(port, APP));
+  const branchInRepo = (): Promise<string> => workRepo.branchIn(repo);
 
   const releases = async (): Promise<{ currentVersion: number | null; releases: ReleaseJson[] }> => {
     const result = await baton(["releases", "--app", APP, "--json"]);
     assert.equal(result.code, 0, result.stderr);
     return parseJson(result);
   };
-
-  const served = async (): Promise<Set<string>> => {
-    const seen = new Set<string>();
-    for (let i = 0; i < 6; i++) {
-      const reply = await http(port, "/", { headers: { host: `${APP}.localhost` } });
-      assert.equal(reply.status, 200, reply.body);
-      seen.add((JSON.parse(reply.body) as { version: string }).version);
-    }
-    return seen;
-  };
-
-  const branchInRepo = async (): Promise<string> => (await git(["--git-dir", repo, "rev-parse", "main"])).output.trim();
 
   const assertNoExportLeft = (): void => assert.deepEqual(readdirSync(pushTmp), [], "the hook left its export behind");
 
