@@ -315,6 +315,21 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
   );
 
   test(
+    "config:set redeploys with zero failed requests under load",
+    explained(async () => {
+      const from = Date.now();
+      const set = await baton(["config:set", "--app", APP, "GREETING=hello", "--json"], DEPLOY_TIMEOUT_MS);
+      assert.equal(set.code, 0, set.stdout + set.stderr);
+      const json = parseJson<DeployJson>(set);
+      assert.equal(json.kind, "config");
+      assert.equal(json.status, "succeeded");
+      const window = failedIn(from, Date.now());
+      assert.ok(window.requests > 100, `too little load to prove anything (${window.requests} requests)`);
+      assert.equal(window.failed, 0, `failed during config:set: ${JSON.stringify(window.failures)}`);
+    }),
+  );
+
+  test(
     "healthy releases with noise are never rolled back (three canaries in a row)",
     explained(async () => {
       const noisy: Behaviour = { delayMs: 10, jitterMs: 30, errorRate: 0.005 };
