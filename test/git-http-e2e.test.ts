@@ -1,6 +1,6 @@
 // `git push` over HTTP deploys, end to end: the real `baton server --git-port`, `baton apps:create`,
 // and a real git client pushing to http://baton:TOKEN@127.0.0.1:PORT/shop.git. The server runs
-// `git receive-pack`, whose pre-receive hook runs `baton git-receive` as for a push over SSH. The
+// `git receive-pack`, whose proc-receive hook runs `baton git-receive` as for a push over SSH. The
 // app is test/fixtures/apps/web, committed in versions.
 import assert from "node:assert/strict";
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
@@ -218,7 +218,7 @@ describe("git push over HTTP: baton server --git-port, the token as the password
       assert.notEqual(push.code, 0, push.output);
       assert.match(push.output, /remote: .*BATON_BOOT_TIMEOUT/);
       assert.match(push.output, /remote: baton: push rejected; shop keeps serving v2/);
-      assert.match(push.output, /pre-receive hook declined/);
+      assert.match(push.output, /\[remote rejected\] main -> main \(not deployed/);
       assert.deepEqual(await served(), ["v2"]);
       assert.equal(await branchInRepo(), v2);
       assert.deepEqual(readdirSync(pushTmp), [], "the hook left its export behind");

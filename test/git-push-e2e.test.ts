@@ -1,10 +1,11 @@
 // `git push` deploys, end to end: the real `baton server`, `baton apps:create`, and a real `git push`
-// from a work repository to the app's bare repository, whose pre-receive hook runs
+// from a work repository to the app's bare repository, whose proc-receive hook runs
 // `baton git-receive`. The app is test/fixtures/apps/web, committed in versions.
 import assert from "node:assert/strict";
 import { cpSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/core/wait.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
   children,
@@ -22,7 +23,7 @@ import { cleanup, tmpHome } from "./helpers.js";
 const APP = "shop";
 const COMMAND_TIMEOUT_MS = 20_000;
 
-describe("git push deploys: apps:create, a real git push, the pre-receive hook and the server", () => {
+describe("git push deploys: apps:create, a real git push, the proc-receive hook and the server", () => {
   const home = tmpHome();
   const work = tmpHome();
   /** TMPDIR of the pushes: where the hook exports each commit; empty again after every push. */
@@ -82,12 +83,14 @@ describe("git push deploys: apps:create, a real git push, the pre-receive hook a
       assert.equal(json.path, join(home, "apps", APP, "repo.git"));
       assert.match(json.remote, new RegExp(`^ssh://[^@]+@[^/]+${json.path.replace(/[.]/g, "\\.")}$`));
       repo = json.path;
-      const hook = join(repo, "hooks", "pre-receive");
+      const hook = join(repo, "hooks", "proc-receive");
       assert.ok(statSync(hook).mode & 0o100, "the hook is executable");
       assert.match(
         readFileSync(hook, "utf8"),
-        /^#!\/bin\/sh\n[\s\S]*exec '.+' '.+main\.js' git-receive --home '.+' --app 'shop'\n$/,
+        /^#!\/bin\/sh\n[\s\S]*exec '.+' '.+main\.js' git-receive --proc --home '.+' --app 'shop'\n$/,
       );
+      const procRefs = await git(["--git-dir", repo, "config", "--get-all", "receive.procReceiveRefs"], repo);
+      assert.deepEqual(procRefs.output.trim().split("\n"), ["refs/heads/main", "refs/heads/master"]);
 
       const apps = parseJson<Array<{ name: string; domains: string[]; isDefault: boolean; currentVersion: null }>>(
         await baton(["apps", "--json"]),
@@ -164,9 +167,10 @@ describe("git push deploys: apps:create, a real git push, the pre-receive hook a
       const master = await git(["push", repo, "main:master"]);
       assert.equal(master.code, 0, master.output);
       assert.match(master.output, /remote: baton: shop v\d+ already runs [0-9a-f]{7}; nothing to deploy/);
+      // Other branches are plain git: stored, never deployed.
       const feature = await git(["push", repo, "main:feature"]);
       assert.equal(feature.code, 0, feature.output);
-      assert.match(feature.output, /remote: baton: feature is not deployed/);
+      assert.doesNotMatch(feature.output, /-----> deploying/);
 
       const after = await releases();
       assert.equal(after.releases.length, 2, "no new release");
@@ -185,7 +189,7 @@ describe("git push deploys: apps:create, a real git push, the pre-receive hook a
       assert.notEqual(push.code, 0, push.output);
       assert.match(push.output, /remote: .*BATON_BOOT_TIMEOUT/);
       assert.match(push.output, /remote: baton: push rejected; shop keeps serving v2/);
-      assert.match(push.output, /pre-receive hook declined/);
+      assert.match(push.output, /\[remote rejected\] main -> main \(not deployed/);
       assert.deepEqual([...(await served())], ["v2"]);
       assert.equal(await branchInRepo(), v2, "the rejected commit is not on the branch");
       const list = await releases();
@@ -197,18 +201,64 @@ describe("git push deploys: apps:create, a real git push, the pre-receive hook a
   );
 
   test(
+    "three pushes during one deploy run as one deploy of the newest commit; the branch ends on it",
+    explained(async () => {
+      const deploysNow = async () =>
+        parseJson<Array<{ id: number; status: string }>>(await baton(["deploys", "--app", APP, "--json"]));
+      const before = (await deploysNow()).length;
+      // The first push boots slowly, so the next three arrive while it deploys.
+      workRepo.writeVersion("v5", false, 3_000);
+      await commit("Slow to boot");
+      const first = git(["push", repo, "main"]);
+      await waitFor(
+        "the first push's deploy",
+        async () => ((await deploysNow()).some((d) => d.status === "running") ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+      const later: Array<Promise<GitRun>> = [];
+      let newest = "";
+      for (const label of ["v6", "v7", "v8"]) {
+        writeVersion(label);
+        newest = await commit(`Pushed during the deploy: ${label}`);
+        const waiting = (await deploysNow()).filter((d) => d.status === "queued").length;
+        later.push(git(["push", repo, "main"]));
+        // One at a time into the queue, so "the newest" is well defined.
+        await waitFor(
+          `the ${label} push in the queue`,
+          async () => ((await deploysNow()).filter((d) => d.status === "queued").length > waiting ? true : undefined),
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+      }
+      const results = await Promise.all([first, ...later]);
+      assert.equal(results[0]?.code, 0, results[0]?.output);
+      assert.equal(results[3]?.code, 0, `the newest push is accepted: ${results[3]?.output}`);
+      for (const superseded of [results[1], results[2]]) {
+        assert.notEqual(superseded?.code, 0, "a superseded push is rejected");
+        assert.match(superseded?.output ?? "", /superseded/);
+      }
+      const statuses = (await deploysNow()).slice(0, (await deploysNow()).length - before).map((d) => d.status);
+      assert.deepEqual(statuses, ["succeeded", "superseded", "superseded", "succeeded"], "two deploys ran, not four");
+      assert.deepEqual([...(await served())], ["v8"]);
+      assert.equal(await branchInRepo(), newest, "the branch is on the commit that is live");
+      assertNoExportLeft();
+    }),
+  );
+
+  test(
     "a push while the server is down fails with the server-unreachable message",
     explained(async () => {
       const down = await baton(["shutdown"]);
       assert.equal(down.code, 0, down.stderr);
       await server?.exited;
       server = undefined;
-      writeVersion("v4");
+      const live = await branchInRepo();
+      writeVersion("v9");
       await commit("While the server is down");
       const push = await git(["push", repo, "main"]);
       assert.notEqual(push.code, 0, push.output);
       assert.match(push.output, /remote: error BATON_SERVER_UNREACHABLE/);
-      assert.equal(await branchInRepo(), v2);
+      assert.match(push.output, /\[remote rejected\] main -> main/);
+      assert.equal(await branchInRepo(), live, "the branch stays on the live commit");
       assertNoExportLeft();
     }),
   );

@@ -30,7 +30,7 @@ const NOT_A_GIT_HOST =
 /**
  * git's smart HTTP protocol on a TCP port, for pushes only (`baton server --git-port`): what
  * `git http-backend` does for receive-pack, without a CGI server in front. The app's repository
- * and its pre-receive hook are those of a push over SSH; the hook reaches the server through the
+ * and its proc-receive hook are those of a push over SSH; the hook reaches the server through the
  * API socket, as it does then. Basic auth: any user name, the server's token as the password. The
  * token travels in clear: anything but loopback needs TLS in front (a reverse proxy).
  */

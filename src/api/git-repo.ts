@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -16,35 +16,41 @@ export const repoPath = (home: string, app: string): string => join(appPaths(hom
 const BATON_MAIN = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
 /**
- * Create the app's bare repository (or refresh an existing one's hook) with a `pre-receive` hook
- * that runs `baton git-receive`. The hook runs in the pushing git's process tree, where the pushed
- * objects are visible (git's quarantine variables); the server never reads them. Node and baton
- * are named by absolute path: a push over SSH gets a bare PATH.
+ * Create the app's bare repository (or refresh an existing one's hook) with a `proc-receive` hook
+ * that runs `baton git-receive --proc` for pushes to main and master (`receive.procReceiveRefs`,
+ * git 2.29+): git hands the hook those ref updates after the pushed objects are stored, the hook
+ * deploys and moves the branch itself once the release is live. The hook runs in the pushing git's
+ * process tree; the server never reads the repository. Node and baton are named by absolute path:
+ * a push over SSH gets a bare PATH. A `pre-receive` hook of an older baton is removed.
  */
 export async function createAppRepo(home: string, app: string): Promise<string> {
   const repo = repoPath(home, app);
   const exists = (await stat(join(repo, "HEAD")).catch(() => undefined)) !== undefined;
-  if (!exists) {
-    await mkdir(repo, { recursive: true, mode: 0o700 });
-    try {
+  const gitIn = (args: string[]) => run("git", ["--git-dir", repo, ...args], { env: gitFreeEnv() });
+  try {
+    if (!exists) {
+      await mkdir(repo, { recursive: true, mode: 0o700 });
       await run("git", ["init", "--bare", "--quiet", "--initial-branch=main", repo], { env: gitFreeEnv() });
-    } catch (error) {
-      const stderr = String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim();
-      throw new BatonError("BATON_GIT_FAILED", `could not create the git repository ${repo}: ${stderr}`, {
-        cause: error,
-        hint: `is git (2.28 or newer) installed for the server's user? Then retry: baton apps:create ${app} --repo-only`,
-      });
     }
+    await gitIn(["config", "--replace-all", "receive.procReceiveRefs", "refs/heads/main"]);
+    await gitIn(["config", "--add", "receive.procReceiveRefs", "refs/heads/master"]);
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim();
+    throw new BatonError("BATON_GIT_FAILED", `could not set up the git repository ${repo}: ${stderr}`, {
+      cause: error,
+      hint: `is git (2.29 or newer) installed for the server's user? Then retry: baton apps:create ${app} --repo-only`,
+    });
   }
-  const hook = join(repo, "hooks", "pre-receive");
   await mkdir(join(repo, "hooks"), { recursive: true });
+  await rm(join(repo, "hooks", "pre-receive"), { force: true });
+  const hook = join(repo, "hooks", "proc-receive");
   await writeFile(
     hook,
     [
       "#!/bin/sh",
       "# Written by baton (apps:create): a push to main or master deploys that commit; the push is",
       "# accepted only when the new release went live. `baton apps:create NAME --repo-only` rewrites this.",
-      `exec ${shellQuote(process.execPath)} ${shellQuote(BATON_MAIN)} git-receive --home ${shellQuote(home)} --app ${shellQuote(app)}`,
+      `exec ${shellQuote(process.execPath)} ${shellQuote(BATON_MAIN)} git-receive --proc --home ${shellQuote(home)} --app ${shellQuote(app)}`,
       "",
     ].join("\n"),
     { mode: 0o755 },
