@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { hostname, userInfo } from "node:os";
+import { hostname } from "node:os";
 import { BatonError } from "../core/errors.js";
 import { callJson, errorFromBody } from "../core/json-http.js";
+import { cliUser } from "../core/who.js";
 import { serverPaths } from "../deploy/paths.js";
 import type { EventRecord } from "../store/store.js";
 
@@ -145,14 +146,6 @@ let cachedActor: string | undefined;
 
 /** Who is asking, for the server's audit log: the OS user and host of this process. */
 function actor(): string {
-  if (cachedActor === undefined) {
-    let user: string;
-    try {
-      user = userInfo().username;
-    } catch {
-      user = `uid ${process.getuid?.() ?? "?"}`;
-    }
-    cachedActor = `${user}@${hostname()}`;
-  }
+  cachedActor ??= `${cliUser()}@${hostname()}`;
   return cachedActor;
 }

@@ -1,8 +1,8 @@
 import { BatonError } from "../core/errors.js";
+import { cliUser } from "../core/who.js";
 import type { DestroyReport } from "../deploy/app-admin.js";
 import { parse } from "./args.js";
 import { COMMON_OPTIONS, client, printJson, say } from "./common.js";
-import { cliUser } from "./who.js";
 
 export const summary = "destroy an app: stop everything of it and delete its releases and history";
 

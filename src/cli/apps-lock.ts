@@ -1,7 +1,7 @@
 import { BatonError } from "../core/errors.js";
+import { cliUser } from "../core/who.js";
 import { parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, printJson, requireApp, say } from "./common.js";
-import { cliUser } from "./who.js";
 
 export const summary = "lock an app: new deploys, rollbacks and config changes are refused";
 

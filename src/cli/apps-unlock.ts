@@ -1,6 +1,6 @@
+import { cliUser } from "../core/who.js";
 import { parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, printJson, requireApp, say } from "./common.js";
-import { cliUser } from "./who.js";
 
 export const summary = "unlock an app locked with apps:lock";
 

@@ -1,8 +1,8 @@
 import { BatonError } from "../core/errors.js";
+import { cliUser } from "../core/who.js";
 import { parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, requireApp } from "./common.js";
 import { followDeploy } from "./deploy-progress.js";
-import { cliUser } from "./who.js";
 
 export const summary = "stop a queued or running deploy safely (before its switch: nothing changes; after: roll back)";
 

@@ -1,8 +1,8 @@
 import { BatonError } from "../core/errors.js";
+import { cliUser } from "../core/who.js";
 import { parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, printJson, requireApp, say } from "./common.js";
 import type { DomainsView } from "./domains.js";
-import { cliUser } from "./who.js";
 
 export const summary = "add a domain to an app (routed at once)";
 

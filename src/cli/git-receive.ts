@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { PushedCommit } from "../api/git-repo.js";
 import { BatonError } from "../core/errors.js";
+import { cliUser } from "../core/who.js";
 import { parse } from "./args.js";
 import { APP_OPTION, client, requireApp, say } from "./common.js";
 import { followDeploy } from "./deploy-progress.js";
 import { PktReader, writeSection } from "./pkt-line.js";
-import { cliUser } from "./who.js";
 
 const exec = promisify(execFile);
 

@@ -1,7 +1,7 @@
+import { cliUser } from "../core/who.js";
 import { parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, printJson, requireApp, say } from "./common.js";
 import { describeMaintenance, type MaintenanceView } from "./maintenance.js";
-import { cliUser } from "./who.js";
 
 export const summary = "maintenance mode off: requests reach the app again";
 

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
+import { cliUser } from "../core/who.js";
 import { intOption, parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, printJson, requireApp, say } from "./common.js";
 import { describeMaintenance, type MaintenanceView } from "./maintenance.js";
-import { cliUser } from "./who.js";
 
 export const summary = "maintenance mode on: requests get 503 with Retry-After and a page";
 

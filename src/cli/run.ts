@@ -1,8 +1,8 @@
 import { BatonError } from "../core/errors.js";
+import { cliUser } from "../core/who.js";
 import type { EventRecord } from "../store/store.js";
 import { intOption, parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, requireApp } from "./common.js";
-import { cliUser } from "./who.js";
 
 export const summary = "run a one-off process with a release's code and config (like heroku run)";
 

@@ -4,6 +4,7 @@ import { discardRelease } from "./cleanup.js";
 import { type StatsWindow, windowOf } from "./judge.js";
 import { judgeFailure } from "./judge-failure.js";
 import { crashesOf, type RolloutHost } from "./rollout.js";
+import { drainHandedBack } from "./traffic.js";
 import { releaseOf, watch } from "./watch.js";
 
 /** The old Release's web instances, kept running out of traffic while the new one bakes. */
@@ -85,8 +86,7 @@ async function swapBack(host: RolloutHost, standby: Standby): Promise<void> {
   // Users are back on the old Release from here; what follows is tidying up, and a failure in it
   // must not turn the rollback into a "succeeded" deploy of the Release nobody is served by.
   try {
-    if (previous !== null)
-      await traffic.drain(previous.id, { timeoutMs: host.config.timeouts.drainMs, streamCloseWindowMs: 1_000 });
+    if (previous !== null) await drainHandedBack(traffic, previous.id, host.config.timeouts.drainMs);
   } catch (error) {
     host.say(`       draining ${previous?.id} failed: ${(error as Error).message}`);
   }

@@ -3,6 +3,7 @@ import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
 import { judgeFailure } from "./judge-failure.js";
 import { crashesOf, type RolloutHost } from "./rollout.js";
+import { drainHandedBack } from "./traffic.js";
 import { releaseOf, watch } from "./watch.js";
 
 export interface CanaryResult {
@@ -82,8 +83,7 @@ async function takeOut(host: RolloutHost): Promise<void> {
   const { traffic } = host.deps;
   const removed = await traffic.setCanary(host.staged.app, null, 0);
   host.say(`       all traffic back on ${host.oldRelease}`);
-  if (removed !== null)
-    await traffic.drain(removed.id, { timeoutMs: host.config.timeouts.drainMs, streamCloseWindowMs: 1_000 });
+  if (removed !== null) await drainHandedBack(traffic, removed.id, host.config.timeouts.drainMs);
 }
 
 /** Requests each release answered between two router snapshots. */

@@ -22,7 +22,7 @@ import { runHook, runReleasePhase } from "./release-phase.js";
 import { rollOut } from "./rolling.js";
 import type { RolloutHost } from "./rollout.js";
 import { type StepContext, StepRecorder } from "./step-recorder.js";
-import { failedSoFar, type TrafficDriver } from "./traffic.js";
+import { drainHandedBack, failedSoFar, type TrafficDriver } from "./traffic.js";
 
 export interface PipelineDeps {
   store: Store;
@@ -36,9 +36,6 @@ export interface PipelineDeps {
   /** Queue a rollback to `version` (after a failed bake with nothing on standby); its deploy id. */
   enqueueRollback?: (app: string, version: number) => number;
 }
-
-/** How long the router takes to close WebSockets and event streams on a drained Pool. */
-const STREAM_CLOSE_WINDOW_MS = 1_000;
 
 /**
  * One deploy of the preboot strategy, as a persisted state machine: stage → build → release →
@@ -319,10 +316,7 @@ export class Pipeline {
     await this.steps.run("drain", async () => {
       const previous = previousPool as PoolSpec | null;
       if (previous === null) return { status: "skipped", details: { reason: "no previous pool" } };
-      const report = await traffic.drain(previous.id, {
-        timeoutMs: config.timeouts.drainMs,
-        streamCloseWindowMs: STREAM_CLOSE_WINDOW_MS,
-      });
+      const report = await drainHandedBack(traffic, previous.id, config.timeouts.drainMs);
       // Drained of users, still running: the bake's warm standby.
       if (keepsStandby) for (const i of standing) instances.markStandby(i.id);
       return { details: { ...report } };

@@ -6,6 +6,7 @@ import { type Booted, boot, checkStillRunning, checkStillServing, smoke, warm } 
 import { servedBetween } from "./canary.js";
 import { poolId, releaseName } from "./paths.js";
 import type { RolloutHost } from "./rollout.js";
+import { drainHandedBack } from "./traffic.js";
 
 export interface RollingResult {
   /** The Pool that serves the new Release once every batch is in. */
@@ -22,8 +23,6 @@ export interface RollingResult {
     ms: number;
   }>;
 }
-
-const STREAM_CLOSE_WINDOW_MS = 1_000;
 
 /**
  * The rolling strategy: replace the old web instances batch by batch. Each batch boots `surge`
@@ -71,11 +70,7 @@ export async function rollOut(host: RolloutHost, web: ResolvedProcess, quantity:
     old = old.slice(0, old.length - n);
     shrink++;
     const { previous } = await traffic.swap(app, poolOf(`${base}-old${shrink}`, releaseName(oldVersion), old));
-    if (previous !== null)
-      await traffic.drain(previous.id, {
-        timeoutMs: config.timeouts.drainMs,
-        streamCloseWindowMs: STREAM_CLOSE_WINDOW_MS,
-      });
+    if (previous !== null) await drainHandedBack(traffic, previous.id, config.timeouts.drainMs);
     await Promise.all(leaving.map((i) => instances.stop(i.id)));
   };
   host.say(

@@ -45,3 +45,11 @@ export function failedSoFar(stats: AppStatsSnapshot | undefined): number {
   for (const release of stats.releases) failed += release.statusClasses["5xx"];
   return failed;
 }
+
+/** How long the router takes to close WebSockets and event streams on a drained Pool. */
+export const STREAM_CLOSE_WINDOW_MS = 1_000;
+
+/** Drain a Pool the router handed back: in-flight requests get `drainMs`, streams close politely. */
+export function drainHandedBack(traffic: TrafficDriver, poolId: string, drainMs: number): Promise<DrainReport> {
+  return traffic.drain(poolId, { timeoutMs: drainMs, streamCloseWindowMs: STREAM_CLOSE_WINDOW_MS });
+}

@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 
-/** Who runs this command, as recorded with what it changes (a lock, maintenance, a destroy). */
+/** Who runs this process (the CLI, a git hook), as recorded with what it changes and in the audit log. */
 export function cliUser(): string {
   try {
     return userInfo().username;
