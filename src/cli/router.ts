@@ -9,13 +9,17 @@ export const summary = "run the router (data plane) in the foreground";
 
 export const usage = `baton router [--port 8080] [--host 0.0.0.0] [--home DIR] [--workers N]
              [--hold-timeout MS] [--drain-timeout MS] [--connect-timeout MS] [--response-timeout MS]
+             [--access-log FILE|-]
 
 Runs baton's router: the public HTTP listener that routes by Host to app instances, and its admin
 API on the unix socket DIR/router.sock (mode 0600). The routing table is saved to
 DIR/router-table.json on every change and restored at start. SIGTERM or SIGINT closes gracefully.
 
 --workers N runs N proxy processes on the same port behind one admin API (node:cluster); every
-routing change reaches all of them before the admin call returns. Default 1.`;
+routing change reaches all of them before the admin call returns. Default 1.
+
+--access-log appends one JSON line per request (request id, app, release, target, method, path,
+status, ms, attempts) to FILE, or writes them to stdout with "-". Off by default.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -27,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     "drain-timeout": { type: "string" },
     "connect-timeout": { type: "string" },
     "response-timeout": { type: "string" },
+    "access-log": { type: "string" },
   });
   const home = resolveHome(values.home);
   const options: RouterUserOptions = {
@@ -37,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     drainTimeoutMs: intOption(values["drain-timeout"], "drain-timeout"),
     connectTimeoutMs: intOption(values["connect-timeout"], "connect-timeout"),
     responseHeadersTimeoutMs: intOption(values["response-timeout"], "response-timeout"),
+    accessLog: values["access-log"],
   };
   if (cluster.isWorker) {
     await runRouterWorker(options);

@@ -1,9 +1,12 @@
+import { pino } from "pino";
+
 /**
- * Minimal structured logging: one JSON object per line on stderr when not a terminal, a short
- * readable line on a terminal. Levels below the configured one cost a comparison only.
+ * Structured logging through pino: one JSON object per line (`time`, `level`, `name`, `msg` and the
+ * fields) when the stream is not a terminal, a short readable line on a terminal. Levels below the
+ * configured one cost a comparison only (pino's disabled methods are no-ops).
  */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -12,26 +15,59 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/** `BATON_LOG_LEVEL` when it names a level, else `fallback`. */
+export function levelFromEnv(fallback: LogLevel = "info"): LogLevel {
+  const value = process.env.BATON_LOG_LEVEL;
+  return LEVELS.includes(value as LogLevel) ? (value as LogLevel) : fallback;
+}
+
+/** The pino options every baton log shares, so router access logs and server logs read alike. */
+export const PINO_OPTIONS = {
+  timestamp: pino.stdTimeFunctions.isoTime,
+  base: undefined,
+  formatters: { level: (label: string) => ({ level: label }) },
+} as const;
+
 export function createLogger(
   name: string,
-  level: LogLevel = (process.env.BATON_LOG_LEVEL as LogLevel | undefined) ?? "info",
+  level: LogLevel = levelFromEnv(),
   stream: NodeJS.WritableStream = process.stderr,
 ): Logger {
-  const threshold = LEVELS[level] ?? LEVELS.info;
   const pretty = (stream as { isTTY?: boolean }).isTTY === true;
-  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (LEVELS[lvl] < threshold) return;
-    if (pretty) {
-      const extra = fields === undefined ? "" : ` ${JSON.stringify(fields)}`;
-      stream.write(`${new Date().toISOString().slice(11, 23)} ${lvl.padEnd(5)} ${name}: ${msg}${extra}\n`);
-    } else {
-      stream.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, name, msg, ...fields })}\n`);
-    }
-  };
+  const logger = pino(
+    { ...PINO_OPTIONS, name, level: LEVELS.includes(level) ? level : "info" },
+    pretty ? prettyDestination(stream) : stream,
+  );
+  const method =
+    (lvl: "debug" | "info" | "warn" | "error") =>
+    (msg: string, fields?: Record<string, unknown>): void => {
+      if (fields === undefined) logger[lvl](msg);
+      else logger[lvl](fields, msg);
+    };
+  return { debug: method("debug"), info: method("info"), warn: method("warn"), error: method("error") };
+}
+
+/**
+ * What a person reads on a terminal: `12:00:01.123 info  server: msg {"fields":...}`. A small
+ * printer of our own rather than pino-pretty, which would bring a transport worker thread along.
+ */
+export function prettyDestination(stream: NodeJS.WritableStream): { write(line: string): boolean } {
   return {
-    debug: (m, f) => emit("debug", m, f),
-    info: (m, f) => emit("info", m, f),
-    warn: (m, f) => emit("warn", m, f),
-    error: (m, f) => emit("error", m, f),
+    write(line: string): boolean {
+      return stream.write(prettyLine(line));
+    },
   };
+}
+
+export function prettyLine(line: string): string {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const { time, level, name, msg, ...fields } = record;
+  const clock = typeof time === "string" ? time.slice(11, 23) : "";
+  const extra = Object.keys(fields).length === 0 ? "" : ` ${JSON.stringify(fields)}`;
+  return `${clock} ${String(level).padEnd(5)} ${String(name)}: ${String(msg)}${extra}\n`;
 }

@@ -21,6 +21,8 @@ export const serverPaths = (home: string) => ({
   pid: join(home, "server.pid"),
   serverLog: join(home, "server.log"),
   routerLog: join(home, "router.log"),
+  /** The router's access log when `baton server --access-log` started it. */
+  accessLog: join(home, "access.log"),
 });
 
 /** Names the router's Pool after the Release and the deploy that made it, unique per app. */

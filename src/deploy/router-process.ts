@@ -27,6 +27,8 @@ export async function ensureRouter(opts: {
   home: string;
   port: number;
   host: string;
+  /** Where a router started here writes its access log (`--access-log`); none when undefined. */
+  accessLog?: string | undefined;
   log: Logger;
 }): Promise<RouterHandle> {
   const client = new RouterClient(routerPaths(opts.home).adminSocket, 5_000);
@@ -38,6 +40,11 @@ export async function ensureRouter(opts: {
         asked: opts.port,
       });
     }
+    if (opts.accessLog !== undefined) {
+      opts.log.warn("the router was already running: its access log stays as it was started", {
+        accessLog: opts.accessLog,
+      });
+    }
     return { client, pid: running.pid, port: running.port, started: false };
   }
   const log = openSync(serverPaths(opts.home).routerLog, "a", 0o600);
@@ -45,7 +52,18 @@ export async function ensureRouter(opts: {
   try {
     child = spawn(
       process.execPath,
-      [...ROUTER_NODE_FLAGS, MAIN, "router", "--port", String(opts.port), "--host", opts.host, "--home", opts.home],
+      [
+        ...ROUTER_NODE_FLAGS,
+        MAIN,
+        "router",
+        "--port",
+        String(opts.port),
+        "--host",
+        opts.host,
+        "--home",
+        opts.home,
+        ...(opts.accessLog === undefined ? [] : ["--access-log", opts.accessLog]),
+      ],
       {
         detached: true,
         stdio: ["ignore", log, log],

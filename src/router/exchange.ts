@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../core/errors.js";
+import type { AccessLog } from "./access-log.js";
 import { type AppRoute, stickyCookie } from "./app-route.js";
 import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.js";
 import type { Waiter } from "./hold.js";
@@ -19,6 +20,8 @@ export interface ExchangeContext {
   readonly connectTimeoutMs: number;
   readonly responseHeadersTimeoutMs: number;
   readonly maxConnectAttempts: number;
+  /** Set when access logs are on (access-log.ts); undefined costs nothing per request. */
+  readonly accessLog?: AccessLog | undefined;
   /** Take a Target that refused a connection out of rotation until its active check passes. */
   eject(target: Target, pool: Pool): void;
 }
@@ -289,6 +292,16 @@ export class Exchange implements Waiter, InFlight {
     attempt.release();
     this.res.end();
     attempt.stats.recordResponse(status, performance.now() - this.started);
+    this.ctx.accessLog?.record(
+      this.req,
+      this.requestId,
+      this.app.name,
+      attempt.pool.release,
+      attempt.target.id,
+      status,
+      this.started,
+      this.attempts,
+    );
   }
 
   /** The instance failed after the response started: nothing honest to send but a cut. */
@@ -304,6 +317,16 @@ export class Exchange implements Waiter, InFlight {
     attempt.release();
     attempt.stats.resetErrors++;
     attempt.stats.recordResponse(502, performance.now() - this.started);
+    this.ctx.accessLog?.record(
+      this.req,
+      this.requestId,
+      this.app.name,
+      attempt.pool.release,
+      attempt.target.id,
+      502,
+      this.started,
+      this.attempts,
+    );
   }
 
   /** Drain ended a stream on purpose (between two events). */
@@ -346,6 +369,16 @@ export class Exchange implements Waiter, InFlight {
     if (stats === undefined) this.app.stats.notRouted++;
     sendPage(this.req, this.res, code, { ...options, requestId: this.requestId });
     stats?.recordResponse(this.res.statusCode, performance.now() - this.started);
+    this.ctx.accessLog?.record(
+      this.req,
+      this.requestId,
+      this.app.name,
+      stats?.release ?? null,
+      stats === undefined ? null : (this.previousTarget?.id ?? null),
+      this.res.statusCode,
+      this.started,
+      this.attempts,
+    );
     if (this.hasBody && !this.req.readableEnded) this.req.resume();
   }
 }

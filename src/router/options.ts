@@ -35,11 +35,14 @@ export interface RouterUserOptions {
   freeSocketTimeoutMs?: number;
   /** Bounded retries for requests that never reached an instance. */
   maxConnectAttempts?: number;
+  /** Access log: a file to append one JSON line per request to, or "-" for stdout; off when absent. */
+  accessLog?: string;
 }
 
-export type RouterOptions = Readonly<Required<Omit<RouterUserOptions, "adminSocket" | "statePath">>> & {
+export type RouterOptions = Readonly<Required<Omit<RouterUserOptions, "adminSocket" | "statePath" | "accessLog">>> & {
   readonly adminSocket: string | undefined;
   readonly statePath: string | undefined;
+  readonly accessLog: string | undefined;
 };
 
 const DEFAULTS = {
@@ -91,6 +94,7 @@ export function resolveRouterOptions(user: RouterUserOptions = {}): RouterOption
     ...merged,
     adminSocket: user.adminSocket,
     statePath: user.statePath,
+    accessLog: user.accessLog === "" ? undefined : user.accessLog,
   });
 }
 

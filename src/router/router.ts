@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { BatonError } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { settledWithin } from "../core/wait.js";
+import { AccessLog } from "./access-log.js";
 import { AdminApi } from "./admin.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
 import { hostOf } from "./headers.js";
@@ -38,6 +39,7 @@ export class Router {
   private state: RouterState = "created";
   private ctx: ExchangeContext;
   private readonly startedAt = Date.now();
+  private readonly accessLog: AccessLog | undefined;
 
   constructor(userOptions: RouterUserOptions = {}, log: Logger = createLogger("router")) {
     this.options = resolveRouterOptions(userOptions);
@@ -45,6 +47,7 @@ export class Router {
     const o = this.options;
     // The resolved options carry every limit the table needs.
     this.table = new RoutingTable(o);
+    this.accessLog = o.accessLog === undefined ? undefined : AccessLog.open(o.accessLog);
     this.ctx = this.exchangeContext(o.port);
     this.server = createServer(
       {
@@ -120,6 +123,7 @@ export class Router {
     this.state = "closed";
     this.server.closeAllConnections();
     this.server.close();
+    this.accessLog?.flush();
     void this.admin.close();
     for (const app of this.table.apps.values()) {
       app.hold.expireAll();
@@ -136,6 +140,7 @@ export class Router {
       connectTimeoutMs: o.connectTimeoutMs,
       responseHeadersTimeoutMs: o.responseHeadersTimeoutMs,
       maxConnectAttempts: o.maxConnectAttempts,
+      accessLog: this.accessLog,
       eject: (target: Target, pool: Pool) => {
         if (target.state !== "ready") return;
         this.log.warn("target ejected: it refused a connection", { target: target.id, release: pool.release });
