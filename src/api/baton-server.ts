@@ -8,11 +8,14 @@ import { serverPaths } from "../deploy/paths.js";
 import type { RecoveryReport } from "../deploy/recovery.js";
 import { ensureRouter, type RouterHandle } from "../deploy/router-process.js";
 import { routerDriver } from "../deploy/traffic.js";
+import { Metrics } from "../observe/metrics.js";
+import { TrafficSampler } from "../observe/traffic.js";
 import { SqliteStore } from "../store/sqlite.js";
 import { pidAlive } from "../supervisor/process-info.js";
 import { ApiClient } from "./client.js";
 import { GitHttpServer } from "./git-http.js";
 import { ServerApi } from "./server-api.js";
+import { WebServer } from "./web-server.js";
 
 export interface BatonServerOptions {
   home: string;
@@ -21,6 +24,11 @@ export interface BatonServerOptions {
   /** `--git-port`: also take git pushes over HTTP on this port (0: any free one); off when undefined. */
   gitPort?: number;
   gitHost?: string;
+  /** `--http-port`: the dashboard and /metrics on this port (0: any free one); off when undefined. */
+  httpPort?: number;
+  httpHost?: string;
+  /** `--access-log`: a router started here logs every request to `<home>/access.log`. */
+  accessLog?: boolean;
   log: Logger;
 }
 
@@ -34,6 +42,9 @@ export class BatonServer {
   private plane: ControlPlane | undefined;
   private store: SqliteStore | undefined;
   private git: GitHttpServer | undefined;
+  private web: WebServer | undefined;
+  private traffic: TrafficSampler | undefined;
+  private metrics: Metrics | undefined;
   router: RouterHandle | undefined;
   recovery: RecoveryReport | undefined;
   private closed = false;
@@ -61,9 +72,18 @@ export class BatonServer {
     const token = ensureToken(paths.token);
     if (this.opts.gitPort !== undefined) await this.listenGit(token);
     this.store = SqliteStore.open(paths.store);
-    this.router = await ensureRouter({ home, port: this.opts.port, host: this.opts.host, log });
+    this.router = await ensureRouter({
+      home,
+      port: this.opts.port,
+      host: this.opts.host,
+      accessLog: this.opts.accessLog === true ? paths.accessLog : undefined,
+      log,
+    });
     this.plane = new ControlPlane({ store: this.store, traffic: routerDriver(this.router.client), home, log });
+    this.traffic = new TrafficSampler(this.router.client);
+    this.metrics = new Metrics(this.router.client, this.store, this.plane.events);
     this.recovery = await this.plane.start();
+    this.traffic.start();
     const started = Date.now();
     this.api = new ServerApi(
       this.plane,
@@ -75,9 +95,12 @@ export class BatonServer {
         routerPid: this.router?.pid,
         uptimeMs: Date.now() - started,
         ...this.gitAddress(),
+        ...this.httpAddress(),
       }),
       (keepRunning) => void this.shutdown(keepRunning),
+      this.traffic,
     );
+    if (this.opts.httpPort !== undefined) await this.listenHttp(token, this.api);
     await this.api.listen(paths.socket);
     writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 });
   }
@@ -88,6 +111,41 @@ export class BatonServer {
     return port === undefined
       ? { gitHost: null, gitPort: null }
       : { gitHost: this.opts.gitHost ?? "127.0.0.1", gitPort: port };
+  }
+
+  /** Where the dashboard and /metrics are, for health and `baton server`: nulls when the port is off. */
+  httpAddress(): { httpHost: string | null; httpPort: number | null } {
+    const port = this.web?.port;
+    return port === undefined
+      ? { httpHost: null, httpPort: null }
+      : { httpHost: this.opts.httpHost ?? "127.0.0.1", httpPort: port };
+  }
+
+  private async listenHttp(token: string, api: ServerApi): Promise<void> {
+    const host = this.opts.httpHost ?? "127.0.0.1";
+    const web = new WebServer({
+      token,
+      api,
+      metrics: this.metrics as Metrics,
+      events: (this.plane as ControlPlane).events,
+      traffic: this.traffic as TrafficSampler,
+      log: this.opts.log,
+    });
+    try {
+      await web.listen(this.opts.httpPort ?? 0, host);
+    } catch (error) {
+      // The router and the instances serve on; this server never started.
+      await this.close();
+      throw new BatonError(
+        "BATON_USAGE",
+        `cannot serve the dashboard on ${host}:${this.opts.httpPort}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: "choose another --http-port, or leave it out",
+        },
+      );
+    }
+    this.web = web;
   }
 
   /** First of all, so that a port in use stops the start before anything else has begun. */
@@ -119,6 +177,9 @@ export class BatonServer {
     if (this.closed) return;
     this.closed = true;
     await this.api?.close();
+    await this.web?.close();
+    this.traffic?.stop();
+    this.metrics?.close();
     await this.git?.close();
     this.plane?.detach();
     this.store?.close();

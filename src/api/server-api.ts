@@ -5,6 +5,7 @@ import { closeServer, listenUnix, readJsonBody, replyError, replyJson } from "..
 import { maintenanceView } from "../deploy/app-admin.js";
 import type { ControlPlane } from "../deploy/control-plane.js";
 import { appPaths } from "../deploy/paths.js";
+import type { TrafficSampler } from "../observe/traffic.js";
 import type { DeployKind, DeployRecord, EventRecord } from "../store/store.js";
 import { followFile, readLastLines } from "../supervisor/logs.js";
 import { appAdminRoutes } from "./app-routes.js";
@@ -12,7 +13,8 @@ import { createAppRepo, pushedCommit, pushedSource } from "./git-repo.js";
 import { runRoutes } from "./run-routes.js";
 import { STREAMED } from "./streamed.js";
 import { isServerToken } from "./token.js";
-import { deployView } from "./views.js";
+import { trafficRoutes } from "./traffic-routes.js";
+import { configKeyDiff, deployView } from "./views.js";
 import { webhookRoutes } from "./webhook-routes.js";
 
 type Handler = (ctx: {
@@ -25,8 +27,9 @@ type Handler = (ctx: {
 
 /**
  * The server's API: JSON over HTTP on a unix socket (mode 0600) with a bearer token, used by the
- * CLI (and later the dashboard and git receive). Deploys stream their events as NDJSON so the
- * CLI can show each step live; the deploy continues if the client goes away.
+ * CLI and git receive; the dashboard reaches the same routes through `dispatch` once its session
+ * cookie is checked (web-server.ts). Deploys stream their events as NDJSON so the CLI can show
+ * each step live; the deploy continues if the client goes away.
  */
 export class ServerApi {
   private readonly server: Server;
@@ -37,6 +40,7 @@ export class ServerApi {
     private readonly token: string,
     info: () => Record<string, unknown>,
     onShutdown: (keepRunning: boolean) => void,
+    traffic?: TrafficSampler,
   ) {
     const { store } = plane;
     const app = (name: string) => {
@@ -73,6 +77,7 @@ export class ServerApi {
       ...appAdminRoutes(plane),
       ...webhookRoutes(plane),
       ...runRoutes(plane),
+      ...(traffic === undefined ? [] : trafficRoutes(plane, traffic)),
       [
         "POST",
         /^\/v1\/apps$/,
@@ -102,9 +107,11 @@ export class ServerApi {
             currentVersion: record.currentVersion,
             releases: all.map(({ appConfig: _config, configVars, ...r }) => {
               const made = deploys.find((d) => d.version === r.version);
+              const before = all.find((other) => other.version < r.version);
               return {
                 ...r,
                 configKeys: Object.keys(configVars).sort(),
+                configDiff: before === undefined ? null : configKeyDiff(before.configVars, configVars),
                 commit: pushedCommit(r, all, deploys),
                 current: r.version === record.currentVersion,
                 deploy: made === undefined ? null : { id: made.id, status: made.status, durationMs: duration(made) },
@@ -123,6 +130,14 @@ export class ServerApi {
         }),
       ],
       ["GET", /^\/v1\/deploys\/(\d+)$/, async ({ params: [id] }) => this.deploy(Number(id))],
+      [
+        "GET",
+        /^\/v1\/deploys\/(\d+)\/events$/,
+        async ({ params: [id] }) => {
+          this.deploy(Number(id));
+          return { events: store.listEvents({ deployId: Number(id) }) };
+        },
+      ],
       [
         "POST",
         /^\/v1\/apps\/([^/]+)\/deploys$/,
@@ -302,12 +317,21 @@ export class ServerApi {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      if (!this.authorized(req)) {
-        throw new BatonError("BATON_UNAUTHORIZED", "missing or wrong API token", {
+    if (!this.authorized(req)) {
+      replyError(
+        res,
+        new BatonError("BATON_UNAUTHORIZED", "missing or wrong API token", {
           hint: "the CLI reads the token from <home>/token; use the same --home as the server",
-        });
-      }
+        }),
+      );
+      return;
+    }
+    await this.dispatch(req, res);
+  }
+
+  /** Answer a request whose caller is already known to hold the token (or a dashboard session). */
+  async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
       const url = new URL(req.url ?? "/", "http://baton");
       for (const [method, pattern, handler] of this.routes) {
         const match = pattern.exec(url.pathname);

@@ -64,3 +64,19 @@ function withoutConfigValues(request: Record<string, unknown>): Record<string, u
   if (typeof set !== "object" || set === null) return request;
   return { ...request, set: Object.fromEntries(Object.keys(set).map((key) => [key, "(hidden)"])) };
 }
+
+/**
+ * Which config vars a Release added, removed or changed against the one before it: keys only.
+ * Values are compared here, on the server, and never leave it (they are secrets often).
+ */
+export function configKeyDiff(
+  before: Record<string, string>,
+  after: Record<string, string>,
+): { added: string[]; removed: string[]; changed: string[] } {
+  const keys = (record: Record<string, string>) => Object.keys(record).sort();
+  return {
+    added: keys(after).filter((k) => !Object.hasOwn(before, k)),
+    removed: keys(before).filter((k) => !Object.hasOwn(after, k)),
+    changed: keys(after).filter((k) => Object.hasOwn(before, k) && before[k] !== after[k]),
+  };
+}

@@ -13,7 +13,8 @@ import { printJson, say } from "./common.js";
 
 export const summary = "run the control plane and the router on this host";
 
-export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--git-port PORT [--git-host 127.0.0.1]] [--home DIR] [--detach] [--json]
+export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--git-port PORT [--git-host 127.0.0.1]]
+             [--http-port PORT [--http-host 127.0.0.1]] [--access-log] [--home DIR] [--detach] [--json]
 
 Runs baton's control plane in the foreground: its API on DIR/server.sock (token in DIR/token,
 mode 0600), the store DIR/baton.db, and the router on --port (started as its own process unless
@@ -22,7 +23,10 @@ deploy a previous server left unfinished. Stopping it (Ctrl-C, SIGTERM) leaves t
 instances serving; \`baton shutdown\` stops everything. --detach runs it in the background.
 --git-port also takes \`git push\` over HTTP (http://baton@HOST:PORT/NAME.git, the token as the
 password; push only), on 127.0.0.1 unless --git-host says otherwise: Basic auth sends the token in
-clear, so expose it only behind TLS (a reverse proxy).`;
+clear, so expose it only behind TLS (a reverse proxy).
+--http-port serves the dashboard (sign in with the token) and Prometheus metrics at /metrics
+(Authorization: Bearer <token>) on 127.0.0.1 unless --http-host says otherwise.
+--access-log makes a router started by this server log every request to DIR/access.log.`;
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -32,6 +36,9 @@ export async function run(argv: string[]): Promise<number> {
     host: { type: "string" },
     "git-port": { type: "string" },
     "git-host": { type: "string" },
+    "http-port": { type: "string" },
+    "http-host": { type: "string" },
+    "access-log": { type: "boolean" },
     home: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
@@ -40,9 +47,10 @@ export async function run(argv: string[]): Promise<number> {
   const port = intOption(values.port, "port") ?? 8080;
   const host = values.host ?? "127.0.0.1";
   const git = gitOptions(values["git-port"], values["git-host"]);
-  if (values.detach) return detach(home, port, host, git, values.json === true);
+  const web = httpOptions(values["http-port"], values["http-host"], values["access-log"] === true);
+  if (values.detach) return detach(home, port, host, git, web, values.json === true);
   const log = createLogger("server");
-  const server = new BatonServer({ home, port, host, ...git, log });
+  const server = new BatonServer({ home, port, host, ...git, ...web, log });
   await server.start();
   const recovered = server.recovery;
   if (values.json)
@@ -53,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
       routerPid: server.router?.pid,
       routerStarted: server.router?.started,
       ...server.gitAddress(),
+      ...server.httpAddress(),
       recovery: recovered,
     });
   else {
@@ -61,6 +70,11 @@ export async function run(argv: string[]): Promise<number> {
     );
     const { gitHost, gitPort } = server.gitAddress();
     if (gitPort !== null) say(`git push over HTTP: http://${gitHost}:${gitPort}/NAME.git (password: the token)`);
+    const { httpHost, httpPort } = server.httpAddress();
+    if (httpPort !== null)
+      say(
+        `dashboard: http://${httpHost}:${httpPort}/ (sign in with the token in ${serverPaths(home).token}), metrics at /metrics`,
+      );
   }
   if (
     !values.json &&
@@ -80,7 +94,6 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Start the server in the background (own session, output to DIR/server.log) and wait for its API. */
 /** --git-port and --git-host, checked: a host without a port is a mistake worth saying. */
 function gitOptions(port: string | undefined, host: string | undefined): { gitPort?: number; gitHost?: string } {
   if (port === undefined && host !== undefined)
@@ -89,11 +102,30 @@ function gitOptions(port: string | undefined, host: string | undefined): { gitPo
   return gitPort === undefined ? {} : { gitPort, gitHost: host ?? "127.0.0.1" };
 }
 
+interface HttpOptions {
+  httpPort?: number;
+  httpHost?: string;
+  accessLog?: boolean;
+}
+
+/** --http-port and --http-host (the same check as git's), and --access-log. */
+function httpOptions(port: string | undefined, host: string | undefined, accessLog: boolean): HttpOptions {
+  if (port === undefined && host !== undefined)
+    throw new BatonError("BATON_USAGE", "--http-host needs --http-port", { hint: "baton server --http-port 8090" });
+  const httpPort = intOption(port, "http-port");
+  return {
+    ...(httpPort === undefined ? {} : { httpPort, httpHost: host ?? "127.0.0.1" }),
+    ...(accessLog ? { accessLog } : {}),
+  };
+}
+
+/** Start the server in the background (own session, output to DIR/server.log) and wait for its API. */
 async function detach(
   home: string,
   port: number,
   host: string,
   git: { gitPort?: number; gitHost?: string },
+  web: HttpOptions,
   json: boolean,
 ): Promise<number> {
   const paths = serverPaths(home);
@@ -102,9 +134,13 @@ async function detach(
   try {
     const gitArgs =
       git.gitPort === undefined ? [] : ["--git-port", String(git.gitPort), "--git-host", git.gitHost ?? ""];
+    const webArgs = [
+      ...(web.httpPort === undefined ? [] : ["--http-port", String(web.httpPort), "--http-host", web.httpHost ?? ""]),
+      ...(web.accessLog === true ? ["--access-log"] : []),
+    ];
     const child = spawn(
       process.execPath,
-      [MAIN, "server", "--home", home, "--port", String(port), "--host", host, ...gitArgs],
+      [MAIN, "server", "--home", home, "--port", String(port), "--host", host, ...gitArgs, ...webArgs],
       {
         detached: true,
         stdio: ["ignore", log, log],
@@ -126,7 +162,14 @@ async function detach(
           `the server exited with code ${exitCode}; see ${paths.serverLog}`,
         );
       return new ApiClient(home)
-        .get<{ pid: number; routerPort: number; gitHost?: string | null; gitPort?: number | null }>("/v1/health", 2_000)
+        .get<{
+          pid: number;
+          routerPort: number;
+          gitHost?: string | null;
+          gitPort?: number | null;
+          httpHost?: string | null;
+          httpPort?: number | null;
+        }>("/v1/health", 2_000)
         .catch(() => undefined);
     },
     { timeoutMs: 30_000, intervalMs: 100 },
@@ -134,7 +177,7 @@ async function detach(
   if (json) printJson({ ...health, log: paths.serverLog });
   else
     say(
-      `baton server running in the background (pid ${health.pid}): router on http://${host}:${health.routerPort}${typeof health.gitPort === "number" ? `, git push over http://${health.gitHost}:${health.gitPort}/NAME.git` : ""}, log ${paths.serverLog}`,
+      `baton server running in the background (pid ${health.pid}): router on http://${host}:${health.routerPort}${typeof health.gitPort === "number" ? `, git push over http://${health.gitHost}:${health.gitPort}/NAME.git` : ""}${typeof health.httpPort === "number" ? `, dashboard on http://${health.httpHost}:${health.httpPort}/` : ""}, log ${paths.serverLog}`,
     );
   return 0;
 }

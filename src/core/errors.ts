@@ -31,6 +31,10 @@ export const ERROR_CATALOG = {
   BATON_ADMIN_NOT_FOUND: { status: 404, summary: "The app or pool named in the admin request does not exist." },
   BATON_ADMIN_CONFLICT: { status: 409, summary: "The admin request conflicts with the current routing state." },
   BATON_UNAUTHORIZED: { status: 401, summary: "The API request had no token or a wrong one." },
+  BATON_FORBIDDEN: {
+    status: 403,
+    summary: "A change sent to the dashboard's API did not come from the dashboard's own page.",
+  },
   BATON_SERVER_UNREACHABLE: { status: 503, summary: "The baton server did not answer on its API socket." },
   BATON_DEPLOY_FAILED: { status: 500, summary: "A deploy step failed for a reason without a more precise code." },
   BATON_BUILD_FAILED: { status: 422, summary: "The build command exited with an error or timed out." },
