@@ -102,7 +102,7 @@ export class DeployView {
       return h(
         "li",
         {
-          class: `step s-${s.finishedAt === null ? "running" : s.status}`,
+          class: `step is-${s.finishedAt === null ? "running" : s.status}`,
           "data-step": s.name,
           "data-status": s.finishedAt === null ? "running" : s.status,
         },

@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: () => import("./run.js"),
   status: () => import("./status.js"),
   audit: () => import("./audit.js"),
+  top: () => import("./top.js"),
   apps: () => import("./apps.js"),
   "apps:create": () => import("./apps-create.js"),
   "apps:lock": () => import("./apps-lock.js"),
