@@ -10,7 +10,7 @@ import { waitFor } from "../src/core/wait.js";
 import { freePort } from "../src/supervisor/ports.js";
 import { children, cli, explained, killGroup, note, parseJson, type ServerProc, startServer } from "./e2e-harness.js";
 import { cleanup, http, tmpHome } from "./helpers.js";
-import { parsePrometheus, valueOf } from "./prom-text.js";
+import { parsePrometheus, sampleValue } from "./prom-text.js";
 
 const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const APP = "shop";
@@ -64,44 +64,48 @@ describe("metrics and baton top, end to end", () => {
       const metrics = parsePrometheus(reply.body);
       const release = { app: APP, release: "v1" };
       assert.equal(metrics.get("baton_router_requests_total")?.type, "counter");
-      assert.equal(valueOf(metrics, "baton_router_requests_total", { ...release, class: "2xx" }), sent.ok);
-      assert.equal(valueOf(metrics, "baton_router_requests_total", { ...release, class: "4xx" }), sent.notFound);
-      assert.equal(valueOf(metrics, "baton_router_requests_total", { ...release, class: "5xx" }), sent.failed);
-      assert.equal(valueOf(metrics, "baton_router_requests_in_flight", release), 0);
-      assert.equal(valueOf(metrics, "baton_router_retries_total", release), 0);
-      assert.equal(valueOf(metrics, "baton_router_upstream_errors_total", { ...release, kind: "connect" }), 0);
-      assert.equal(valueOf(metrics, "baton_router_held_requests_total", { app: APP }), 0);
-      assert.equal(valueOf(metrics, "baton_router_up"), 1);
+      assert.equal(sampleValue(metrics, "baton_router_requests_total", { ...release, class: "2xx" }), sent.ok);
+      assert.equal(sampleValue(metrics, "baton_router_requests_total", { ...release, class: "4xx" }), sent.notFound);
+      assert.equal(sampleValue(metrics, "baton_router_requests_total", { ...release, class: "5xx" }), sent.failed);
+      assert.equal(sampleValue(metrics, "baton_router_requests_in_flight", release), 0);
+      assert.equal(sampleValue(metrics, "baton_router_retries_total", release), 0);
+      assert.equal(sampleValue(metrics, "baton_router_upstream_errors_total", { ...release, kind: "connect" }), 0);
+      assert.equal(sampleValue(metrics, "baton_router_held_requests_total", { app: APP }), 0);
+      assert.equal(sampleValue(metrics, "baton_router_up"), 1);
 
       // The latency histogram: every request once, buckets cumulative, +Inf the count.
       const total = sent.ok + sent.notFound + sent.failed;
       const histogram = metrics.get("baton_router_request_duration_seconds");
       assert.equal(histogram?.type, "histogram");
-      assert.equal(valueOf(metrics, "baton_router_request_duration_seconds_count", release), total);
+      assert.equal(sampleValue(metrics, "baton_router_request_duration_seconds_count", release), total);
       const buckets = (histogram?.samples ?? []).filter((s) => s.name.endsWith("_bucket") && s.labels.app === APP);
       assert.equal(buckets.at(-1)?.labels.le, "+Inf");
       assert.equal(buckets.at(-1)?.value, total);
       for (let i = 1; i < buckets.length; i++)
         assert.ok((buckets[i]?.value ?? 0) >= (buckets[i - 1]?.value ?? 0), "buckets must be cumulative");
-      const sum = valueOf(metrics, "baton_router_request_duration_seconds_sum", release) ?? -1;
+      const sum = sampleValue(metrics, "baton_router_request_duration_seconds_sum", release) ?? -1;
       assert.ok(sum > 0 && sum < total * 5, `sum of latencies ${sum} s`);
 
       // The control plane's own: one deploy, its steps, no queue, two running web instances.
-      assert.equal(valueOf(metrics, "baton_deploys_total", { app: APP, kind: "deploy", status: "succeeded" }), 1);
+      assert.equal(sampleValue(metrics, "baton_deploys_total", { app: APP, kind: "deploy", status: "succeeded" }), 1);
       assert.equal(
-        valueOf(metrics, "baton_deploy_step_duration_seconds_count", { app: APP, step: "boot", status: "succeeded" }),
+        sampleValue(metrics, "baton_deploy_step_duration_seconds_count", {
+          app: APP,
+          step: "boot",
+          status: "succeeded",
+        }),
         1,
       );
-      assert.equal(valueOf(metrics, "baton_deploy_duration_seconds_count", { app: APP, status: "succeeded" }), 1);
-      assert.equal(valueOf(metrics, "baton_deploy_queue_length", { app: APP }), 0);
-      assert.equal(valueOf(metrics, "baton_app_release_version", { app: APP }), 1);
-      assert.equal(valueOf(metrics, "baton_instances", { app: APP, type: "web", state: "running" }), 2);
-      assert.equal(valueOf(metrics, "baton_instance_restarts_total", { app: APP }) ?? 0, 0);
+      assert.equal(sampleValue(metrics, "baton_deploy_duration_seconds_count", { app: APP, status: "succeeded" }), 1);
+      assert.equal(sampleValue(metrics, "baton_deploy_queue_length", { app: APP }), 0);
+      assert.equal(sampleValue(metrics, "baton_app_release_version", { app: APP }), 1);
+      assert.equal(sampleValue(metrics, "baton_instances", { app: APP, type: "web", state: "running" }), 2);
+      assert.equal(sampleValue(metrics, "baton_instance_restarts_total", { app: APP }) ?? 0, 0);
 
       // A second scrape sees the requests sent since, and only those.
       for (let i = 0; i < 10; i++) await http(port, "/", { headers: host });
       const again = parsePrometheus((await scrape()).body);
-      assert.equal(valueOf(again, "baton_router_requests_total", { ...release, class: "2xx" }), sent.ok + 10);
+      assert.equal(sampleValue(again, "baton_router_requests_total", { ...release, class: "2xx" }), sent.ok + 10);
     }),
   );
 

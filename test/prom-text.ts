@@ -78,7 +78,7 @@ function parseSample(line: string, where: string): PromSample {
 }
 
 /** The value of the one sample named `name` whose labels include `labels`; undefined if none, throws if several. */
-export function valueOf(
+export function sampleValue(
   families: Map<string, PromFamily>,
   name: string,
   labels: Record<string, string> = {},
