@@ -195,9 +195,13 @@ function appPage(name, pinned) {
     renderCharts();
   };
 
+  let chartsDrawn = 0;
   const renderCharts = () => {
+    chartsDrawn = Date.now();
     const to = Date.now();
-    const from = to - 3_600_000;
+    // Up to an hour; a younger history fills the width instead of a sliver at the right edge.
+    const earliest = history.points[0]?.time ?? tail[0]?.time ?? to;
+    const from = Math.max(to - 3_600_000, Math.min(earliest - history.pointMs, to - 60_000));
     /** @param {(r: any, seconds: number) => number | null} value */
     const series = (value) => {
       /** @type {Map<string, Array<[number, number]>>} */
@@ -239,7 +243,6 @@ function appPage(name, pinned) {
     .then(() => (pinned === null ? undefined : follow(pinned)))
     .catch(toast);
   const historyTimer = window.setInterval(() => loadHistory().catch(() => undefined), 10_000);
-  const chartTimer = window.setInterval(renderCharts, 5_000);
   let reload = 0;
 
   return {
@@ -262,11 +265,11 @@ function appPage(name, pinned) {
       if (app === undefined) return;
       traffic.update(app, sample.time);
       tail.push({ time: sample.time, releases: app.releases });
+      if (Date.now() - chartsDrawn >= 2_000) renderCharts();
     },
     destroy() {
       deployView.destroy();
       window.clearInterval(historyTimer);
-      window.clearInterval(chartTimer);
       window.clearTimeout(reload);
     },
   };

@@ -27,8 +27,8 @@ export function lineChart(spec) {
     ),
   );
   const ticks = [
-    [from, "-60 min"],
-    [from + (to - from) / 2, "-30 min"],
+    [from, ago(to - from)],
+    [from + (to - from) / 2, ago((to - from) / 2)],
     [to, "now"],
   ].map(([t, label], i) =>
     svg(
@@ -55,7 +55,7 @@ export function lineChart(spec) {
     h("figcaption", {}, spec.title, h("span", { class: "muted" }, ` (${spec.unit})`)),
     svg(
       "svg",
-      { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${spec.title} per release, last hour` },
+      { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${spec.title} per release, up to the last hour` },
       ...grid,
       ...ticks,
       ...lines,
@@ -67,6 +67,11 @@ export function lineChart(spec) {
       ...[...series.keys()].map((release) => h("span", { class: "chip" }, dot(release), release)),
     ),
   );
+}
+
+/** A tick's distance from now: "-45 s", "-12 min". @param {number} ms */
+function ago(ms) {
+  return ms < 90_000 ? `-${Math.round(ms / 1000)} s` : `-${Math.round(ms / 60_000)} min`;
 }
 
 /** @param {number} max */

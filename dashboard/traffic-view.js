@@ -5,7 +5,7 @@
 import { clock, dot, h, num, replace } from "./dom.js";
 
 /** Seconds of samples the split is measured over: one second alone is too noisy at low traffic. */
-const SPLIT_WINDOW = 5;
+const SPLIT_WINDOW = 3;
 const FEED_MAX = 50;
 
 export class TrafficView {
