@@ -37,16 +37,17 @@ export function lineChart(spec) {
       String(label),
     ),
   );
-  const lines = [...series].map(([release, points]) =>
-    svg("polyline", {
-      points: points
-        .filter(([t]) => t >= from)
-        .map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`)
-        .join(" "),
-      stroke: releaseColor(release),
-      class: "line",
-      "data-release": release,
-    }),
+  // A Release without requests for a while has no points there: its line breaks instead of
+  // drawing a slope across the gap.
+  const lines = [...series].flatMap(([release, points]) =>
+    segments(points.filter(([t]) => t >= from)).map((segment) =>
+      svg("polyline", {
+        points: segment.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" "),
+        stroke: releaseColor(release),
+        class: "line",
+        "data-release": release,
+      }),
+    ),
   );
   const empty = series.size === 0;
   return h(
@@ -67,6 +68,21 @@ export function lineChart(spec) {
       ...[...series.keys()].map((release) => h("span", { class: "chip" }, dot(release), release)),
     ),
   );
+}
+
+const GAP_MS = 25_000;
+
+/** @param {Array<[number, number]>} points @returns {Array<Array<[number, number]>>} */
+function segments(points) {
+  /** @type {Array<Array<[number, number]>>} */
+  const out = [];
+  let previous = -Infinity;
+  for (const point of [...points].sort((a, b) => a[0] - b[0])) {
+    if (point[0] - previous > GAP_MS || out.length === 0) out.push([]);
+    out[out.length - 1]?.push(point);
+    previous = point[0];
+  }
+  return out;
 }
 
 /** A tick's distance from now: "-45 s", "-12 min". @param {number} ms */

@@ -86,7 +86,8 @@ export function num(n, digits = 1) {
   return n === null || n === undefined ? "–" : Number(n).toFixed(digits).replace(/\.0+$/, "");
 }
 
-const PALETTE = ["#2f6fde", "#d9480f", "#2b8a3e", "#ae3ec9", "#c92a2a", "#1098ad", "#e67700", "#5c7cfa"];
+// Neighbouring versions (the old and the new Release of a deploy) get clearly different colours.
+const PALETTE = ["#2f6fde", "#d9480f", "#2b8a3e", "#ae3ec9", "#1098ad", "#c92a2a", "#e67700", "#5c7cfa"];
 
 /** One colour per Release, the same wherever it appears. @param {string} release */
 export function releaseColor(release) {
