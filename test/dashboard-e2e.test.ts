@@ -270,6 +270,31 @@ describe("dashboard in a browser", { skip: existsSync(CHROMIUM) ? false : `no ch
   );
 
   test(
+    "release history shows which config keys changed, never their values",
+    explained(async () => {
+      const secret = "s3cr3t-value-never-shown";
+      const set = await cli(home, ["config:set", "--app", APP, `PAYMENT_KEY=${secret}`, "--json"], 120_000);
+      assert.equal(set.code, 0, set.stdout + set.stderr);
+      await page.waitForSelector('tr[data-version="5"] .key.added:has-text("+PAYMENT_KEY")', {
+        timeout: UI_TIMEOUT_MS,
+      });
+      const changed = await cli(
+        home,
+        ["config:set", "--app", APP, "PAYMENT_KEY=rotated", "LOG_LEVEL=debug", "--json"],
+        120_000,
+      );
+      assert.equal(changed.code, 0, changed.stdout + changed.stderr);
+      await page.waitForSelector('tr[data-version="6"] .key.changed:has-text("~PAYMENT_KEY")', {
+        timeout: UI_TIMEOUT_MS,
+      });
+      await page.waitForSelector('tr[data-version="6"] .key.added:has-text("+LOG_LEVEL")');
+      const html = await page.content();
+      assert.ok(!html.includes(secret) && !html.includes("rotated"), "a config value reached the page");
+      await shot("09-config-keys");
+    }),
+  );
+
+  test(
     "readable on a phone: nothing wider than the screen",
     explained(async () => {
       const phone = await (browser as Browser).newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
@@ -279,7 +304,7 @@ describe("dashboard in a browser", { skip: existsSync(CHROMIUM) ? false : `no ch
       await phone.waitForSelector("[data-testid=split] .part");
       const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: innerWidth }));
       assert.ok(widths.page <= widths.screen, `page ${widths.page}px wide on a ${widths.screen}px screen`);
-      await shot("09-phone", phone);
+      await shot("10-phone", phone);
       await phone.close();
     }),
   );
