@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --no-memory-reducer
 // The shebang passes ROUTER_NODE_FLAGS (src/router/options.ts) for `baton router`.
 import { readFileSync } from "node:fs";
 import { BatonError } from "../core/errors.js";

@@ -3,10 +3,18 @@ import { BatonError } from "../core/errors.js";
 /**
  * Node flags for a router process. A router allocates many short-lived objects per request;
  * 4 MB semi-spaces keep its young generation, and so its RSS, small (bench/router's RSS column
- * is measured with these flags).
+ * is measured with these flags; 8 and 16 MB were slower and bigger).
+ *
+ * No memory reducer: a router's load comes and goes, and after about half a minute without
+ * requests V8's memory reducer shrank the young generation and the old generation's limit. When
+ * load came back, short-lived request objects were promoted and a full mark-compact ran every
+ * half second, for as long as the load lasted: 30% fewer requests per second and millisecond
+ * pauses in the tail (measured with --trace-gc; docs/architecture.md). The heap it would have
+ * given back is a few MB.
+ *
  * `baton` sets them in its shebang; whatever starts a router process itself passes these.
  */
-export const ROUTER_NODE_FLAGS = ["--max-semi-space-size=4"];
+export const ROUTER_NODE_FLAGS = ["--max-semi-space-size=4", "--no-memory-reducer"];
 
 /** What a person may set (all optional), kept apart from the resolved options the code reads. */
 export interface RouterUserOptions {
