@@ -292,16 +292,7 @@ export class Exchange implements Waiter, InFlight {
     attempt.release();
     this.res.end();
     attempt.stats.recordResponse(status, performance.now() - this.started);
-    this.ctx.accessLog?.record(
-      this.req,
-      this.requestId,
-      this.app.name,
-      attempt.pool.release,
-      attempt.target.id,
-      status,
-      this.started,
-      this.attempts,
-    );
+    this.logAccess(attempt.pool.release, attempt.target.id, status);
   }
 
   /** The instance failed after the response started: nothing honest to send but a cut. */
@@ -317,16 +308,7 @@ export class Exchange implements Waiter, InFlight {
     attempt.release();
     attempt.stats.resetErrors++;
     attempt.stats.recordResponse(502, performance.now() - this.started);
-    this.ctx.accessLog?.record(
-      this.req,
-      this.requestId,
-      this.app.name,
-      attempt.pool.release,
-      attempt.target.id,
-      502,
-      this.started,
-      this.attempts,
-    );
+    this.logAccess(attempt.pool.release, attempt.target.id, 502);
   }
 
   /** Drain ended a stream on purpose (between two events). */
@@ -359,6 +341,13 @@ export class Exchange implements Waiter, InFlight {
     else sendPage(this.req, this.res, "BATON_ROUTER_UPSTREAM_RESET", { requestId: this.requestId });
   }
 
+  /** One access-log line, when access logs are on (a router without them does nothing here). */
+  private logAccess(release: string | null, target: string | null, status: number): void {
+    const accessLog = this.ctx.accessLog;
+    if (accessLog === undefined) return;
+    accessLog.record(this.req, this.requestId, this.app.name, release, target, status, this.started, this.attempts);
+  }
+
   /** The router answers for the instance (hold timeout, 502, 504). */
   private answer(
     code: ErrorCode,
@@ -369,15 +358,10 @@ export class Exchange implements Waiter, InFlight {
     if (stats === undefined) this.app.stats.notRouted++;
     sendPage(this.req, this.res, code, { ...options, requestId: this.requestId });
     stats?.recordResponse(this.res.statusCode, performance.now() - this.started);
-    this.ctx.accessLog?.record(
-      this.req,
-      this.requestId,
-      this.app.name,
+    this.logAccess(
       stats?.release ?? null,
       stats === undefined ? null : (this.previousTarget?.id ?? null),
       this.res.statusCode,
-      this.started,
-      this.attempts,
     );
     if (this.hasBody && !this.req.readableEnded) this.req.resume();
   }
