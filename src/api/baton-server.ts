@@ -11,11 +11,15 @@ import { routerDriver } from "../deploy/traffic.js";
 import { Metrics } from "../observe/metrics.js";
 import { TrafficSampler } from "../observe/traffic.js";
 import { SqliteStore } from "../store/sqlite.js";
+import { LogRotation } from "../supervisor/log-rotation.js";
 import { pidAlive } from "../supervisor/process-info.js";
 import { ApiClient } from "./client.js";
 import { GitHttpServer } from "./git-http.js";
 import { ServerApi } from "./server-api.js";
 import { WebServer } from "./web-server.js";
+
+/** 64 MB per log, and as much again for its one rotated copy. */
+export const DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface BatonServerOptions {
   home: string;
@@ -29,6 +33,8 @@ export interface BatonServerOptions {
   httpHost?: string;
   /** `--access-log`: a router started here logs every request to `<home>/access.log`. */
   accessLog?: boolean;
+  /** `--log-max-mb`: each log (instances', router's, access, server's) is rotated past this size. */
+  logMaxBytes?: number;
   log: Logger;
 }
 
@@ -45,6 +51,7 @@ export class BatonServer {
   private web: WebServer | undefined;
   private traffic: TrafficSampler | undefined;
   private metrics: Metrics | undefined;
+  private logRotation: LogRotation | undefined;
   router: RouterHandle | undefined;
   recovery: RecoveryReport | undefined;
   private closed = false;
@@ -84,6 +91,8 @@ export class BatonServer {
     this.metrics = new Metrics(this.router.client, this.store, this.plane.events);
     this.recovery = await this.plane.start();
     this.traffic.start();
+    this.logRotation = new LogRotation(() => this.logPaths(), this.opts.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES, log);
+    this.logRotation.start();
     const started = Date.now();
     this.api = new ServerApi(
       this.plane,
@@ -111,6 +120,17 @@ export class BatonServer {
     return port === undefined
       ? { gitHost: null, gitPort: null }
       : { gitHost: this.opts.gitHost ?? "127.0.0.1", gitPort: port };
+  }
+
+  /** Every log file baton writes on this host, for rotation. */
+  private *logPaths(): Iterable<string> {
+    const paths = serverPaths(this.opts.home);
+    yield paths.serverLog;
+    yield paths.routerLog;
+    yield paths.accessLog;
+    const { plane, store } = this;
+    if (plane === undefined || store === undefined) return;
+    for (const app of store.listApps()) for (const instance of plane.ps(app.name)) yield instance.logPath;
   }
 
   /** Where the dashboard and /metrics are, for health and `baton server`: nulls when the port is off. */
@@ -180,6 +200,7 @@ export class BatonServer {
     await this.web?.close();
     this.traffic?.stop();
     this.metrics?.close();
+    this.logRotation?.stop();
     await this.git?.close();
     this.plane?.detach();
     this.store?.close();

@@ -12,10 +12,13 @@ export function parse<T extends Options>(argv: string[], options: T, allowPositi
   }
 }
 
-export function intOption(value: string | undefined, name: string): number | undefined {
+export function intOption(value: string | undefined, name: string, min = 0): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new BatonError("BATON_USAGE", `--${name} must be a whole number (got "${value}")`);
+  if (!Number.isInteger(n) || n < min)
+    throw new BatonError(
+      "BATON_USAGE",
+      `--${name} must be a whole number${min > 0 ? ` of at least ${min}` : ""} (got "${value}")`,
+    );
   return n;
 }

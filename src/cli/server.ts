@@ -14,7 +14,8 @@ import { printJson, say } from "./common.js";
 export const summary = "run the control plane and the router on this host";
 
 export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--git-port PORT [--git-host 127.0.0.1]]
-             [--http-port PORT [--http-host 127.0.0.1]] [--access-log] [--home DIR] [--detach] [--json]
+             [--http-port PORT [--http-host 127.0.0.1]] [--access-log] [--log-max-mb 64]
+             [--home DIR] [--detach] [--json]
 
 Runs baton's control plane in the foreground: its API on DIR/server.sock (token in DIR/token,
 mode 0600), the store DIR/baton.db, and the router on --port (started as its own process unless
@@ -26,7 +27,9 @@ password; push only), on 127.0.0.1 unless --git-host says otherwise: Basic auth 
 clear, so expose it only behind TLS (a reverse proxy).
 --http-port serves the dashboard (sign in with the token) and Prometheus metrics at /metrics
 (Authorization: Bearer <token>) on 127.0.0.1 unless --http-host says otherwise.
---access-log makes a router started by this server log every request to DIR/access.log.`;
+--access-log makes a router started by this server log every request to DIR/access.log.
+--log-max-mb bounds every log baton writes (each instance's, the router's, the access log, the
+server's): past this size a file is copied to FILE.1 and emptied, checked every 2 s (default 64).`;
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -39,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     "http-port": { type: "string" },
     "http-host": { type: "string" },
     "access-log": { type: "boolean" },
+    "log-max-mb": { type: "string" },
     home: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
@@ -48,9 +52,18 @@ export async function run(argv: string[]): Promise<number> {
   const host = values.host ?? "127.0.0.1";
   const git = gitOptions(values["git-port"], values["git-host"]);
   const web = httpOptions(values["http-port"], values["http-host"], values["access-log"] === true);
-  if (values.detach) return detach(home, port, host, git, web, values.json === true);
+  const logMaxMb = intOption(values["log-max-mb"], "log-max-mb", 1);
+  if (values.detach) return detach(home, port, host, git, web, logMaxMb, values.json === true);
   const log = createLogger("server");
-  const server = new BatonServer({ home, port, host, ...git, ...web, log });
+  const server = new BatonServer({
+    home,
+    port,
+    host,
+    ...git,
+    ...web,
+    ...(logMaxMb === undefined ? {} : { logMaxBytes: logMaxMb * 1024 * 1024 }),
+    log,
+  });
   await server.start();
   const recovered = server.recovery;
   if (values.json)
@@ -126,6 +139,7 @@ async function detach(
   host: string,
   git: { gitPort?: number; gitHost?: string },
   web: HttpOptions,
+  logMaxMb: number | undefined,
   json: boolean,
 ): Promise<number> {
   const paths = serverPaths(home);
@@ -137,6 +151,7 @@ async function detach(
     const webArgs = [
       ...(web.httpPort === undefined ? [] : ["--http-port", String(web.httpPort), "--http-host", web.httpHost ?? ""]),
       ...(web.accessLog === true ? ["--access-log"] : []),
+      ...(logMaxMb === undefined ? [] : ["--log-max-mb", String(logMaxMb)]),
     ];
     const child = spawn(
       process.execPath,
