@@ -42,6 +42,69 @@ describe("router: retries and ejection", () => {
     assert.ok((v1?.retries ?? 0) > 0, "the kill should have caused retries");
   });
 
+  test("a hung instance (SIGSTOP) under GET load is ejected, its requests retried on the others: zero failed", async () => {
+    // The kernel still accepts connections for a stopped process; it just never answers.
+    const hungRouter = await startRouter({ args: ["--response-timeout", "800"] });
+    await hungRouter.client.putApp({ name: "shop", domains: ["shop.test"] });
+    const group = await Promise.all([startUpstream("h-a"), startUpstream("h-b"), startUpstream("h-c")]);
+    await hungRouter.client.swap("shop", pool("h1", "v1", group, "/id"));
+    const hung = group[0] as Upstream;
+    const targetState = async () =>
+      (await hungRouter.client.table()).apps
+        .find((a) => a.name === "shop")
+        ?.active?.targets.find((t) => t.port === hung.port)?.state;
+    const load = new LoadRun({
+      port: hungRouter.port,
+      hostHeader: "shop.test",
+      connections: 16,
+      maxDurationMs: 15_000,
+      maxRequests: 200_000,
+      requests: [{ path: "/id" }, { path: "/slow?ms=20" }, { method: "HEAD", path: "/id" }],
+    }).start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      process.kill(hung.proc.pid as number, "SIGSTOP");
+      await waitFor(
+        "the hung instance to be ejected",
+        async () => ((await targetState()) === "ejected" ? true : undefined),
+        {
+          timeoutMs: 5_000,
+          intervalMs: 50,
+        },
+      );
+      // Out of rotation: nothing more waits on it while it stays hung.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.equal(await targetState(), "ejected", "a hung instance stays out while its check cannot pass");
+    } finally {
+      process.kill(hung.proc.pid as number, "SIGCONT");
+    }
+    await waitFor(
+      "the instance to return once it answers",
+      async () => ((await targetState()) === "ready" ? true : undefined),
+      {
+        timeoutMs: 5_000,
+        intervalMs: 50,
+      },
+    );
+    const total = await load.stop();
+    assert.ok(total.requests > 300, `too few requests to prove anything: ${total.requests}`);
+    assert.equal(total.failed, 0, `failed: ${JSON.stringify(total.failures)}`);
+    const v1 = (await hungRouter.client.appStats("shop")).releases.find((r) => r.release === "v1");
+    assert.ok((v1?.errors.timeout ?? 0) > 0, "requests in flight on the hung instance timed out");
+    assert.ok((v1?.retries ?? 0) >= (v1?.errors.timeout ?? 0), "and each was retried on another instance");
+  });
+
+  test("a request that times out on the only instance gets its 504 with no second try", async () => {
+    const slowRouter = await startRouter({ args: ["--response-timeout", "300"] });
+    const upstream = await startUpstream("t-only");
+    await slowRouter.client.putApp({ name: "shop", domains: ["shop.test"] });
+    await slowRouter.client.swap("shop", pool("t2", "v1", [upstream], "/id"));
+    const reply = await http(slowRouter.port, "/slow?ms=3000", { headers: HOST });
+    assert.equal(reply.status, 504);
+    const v1 = (await slowRouter.client.appStats("shop")).releases.find((r) => r.release === "v1");
+    assert.equal(v1?.retries, 0);
+  });
+
   /** Find which instance holds request `id`, by asking each one directly. */
   const holder = async (group: Upstream[], id: string): Promise<Upstream> =>
     waitFor(

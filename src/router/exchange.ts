@@ -22,8 +22,8 @@ export interface ExchangeContext {
   readonly maxConnectAttempts: number;
   /** Set when access logs are on (access-log.ts); undefined costs nothing per request. */
   readonly accessLog?: AccessLog | undefined;
-  /** Take a Target that refused a connection out of rotation until its active check passes. */
-  eject(target: Target, pool: Pool): void;
+  /** Take a Target that refused a connection or did not answer in time out of rotation until its active check passes. */
+  eject(target: Target, pool: Pool, reason: string): void;
 }
 
 /** Methods that may be sent twice without changing the outcome (RFC 9110 9.2.2). */
@@ -222,6 +222,14 @@ export class Exchange implements Waiter, InFlight {
     const stats = attempt.stats;
     if (timedOut && reached) {
       stats.timeoutErrors++;
+      // No response head in time: hung, or too slow to serve anyone. Out of rotation until its
+      // active check passes, so the next requests do not wait on it too.
+      this.ctx.eject(attempt.target, attempt.pool, "it did not answer in time");
+      // Retried only where another Target can take it: on the same one it would wait again.
+      if (this.mayRetryReached() && attempt.pool.pick(attempt.target) !== undefined) {
+        this.retryReached(stats);
+        return;
+      }
       this.answer("BATON_ROUTER_UPSTREAM_TIMEOUT", stats, {
         detail: `The instance did not start its response within ${Math.round(this.ctx.responseHeadersTimeoutMs / 1000)} s.`,
       });
@@ -229,7 +237,7 @@ export class Exchange implements Waiter, InFlight {
     }
     if (!reached) {
       stats.connectErrors++;
-      this.ctx.eject(attempt.target, attempt.pool);
+      this.ctx.eject(attempt.target, attempt.pool, "it refused a connection");
       if (this.attempts < this.ctx.maxConnectAttempts) {
         stats.retries++;
         this.route();
@@ -241,17 +249,26 @@ export class Exchange implements Waiter, InFlight {
       return;
     }
     stats.resetErrors++;
-    const replayable = !this.hasBody || (this.bodyChunks !== null && this.bodyReading);
-    if (this.idempotent && replayable && this.reachedRetries === 0 && !this.res.headersSent) {
-      this.reachedRetries++;
-      stats.retries++;
-      if (this.hasBody) this.req.pause();
-      this.route();
+    if (this.mayRetryReached()) {
+      this.retryReached(stats);
       return;
     }
     this.answer("BATON_ROUTER_UPSTREAM_RESET", stats, {
       detail: `The instance closed the connection before answering (${error?.code ?? "reset"}).`,
     });
+  }
+
+  /** A request that reached an instance may go to another once: idempotent, body still in hand, nothing sent yet. */
+  private mayRetryReached(): boolean {
+    const replayable = !this.hasBody || (this.bodyChunks !== null && this.bodyReading);
+    return this.idempotent && replayable && this.reachedRetries === 0 && !this.res.headersSent;
+  }
+
+  private retryReached(stats: ReleaseStats): void {
+    this.reachedRetries++;
+    stats.retries++;
+    if (this.hasBody) this.req.pause();
+    this.route();
   }
 
   // ---- the response towards the client ----

@@ -141,9 +141,9 @@ export class Router {
       responseHeadersTimeoutMs: o.responseHeadersTimeoutMs,
       maxConnectAttempts: o.maxConnectAttempts,
       accessLog: this.accessLog,
-      eject: (target: Target, pool: Pool) => {
+      eject: (target: Target, pool: Pool, reason: string) => {
         if (target.state !== "ready") return;
-        this.log.warn("target ejected: it refused a connection", { target: target.id, release: pool.release });
+        this.log.warn(`target ejected: ${reason}`, { target: target.id, release: pool.release });
         target.eject(
           new HealthCheck(target.host, target.port, pool.healthPath, o.healthCheckIntervalMs, o.connectTimeoutMs),
         );

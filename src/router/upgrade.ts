@@ -126,7 +126,7 @@ export class UpgradeExchange implements Waiter {
       if (this.done) return;
       if (!connected) {
         stats.connectErrors++;
-        this.ctx.eject(target, pool);
+        this.ctx.eject(target, pool, "it refused a connection");
         if (this.attempts < this.ctx.maxConnectAttempts) {
           stats.retries++;
           this.start();
