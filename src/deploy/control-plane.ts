@@ -10,6 +10,7 @@ import { Pipeline, type PipelineDeps } from "./pipeline.js";
 import { DeployQueue } from "./queue.js";
 import { type RecoveryReport, recover } from "./recovery.js";
 import type { TrafficDriver } from "./traffic.js";
+import { UnresponsiveWatch } from "./unresponsive-watch.js";
 import { WebhookDispatcher } from "./webhooks.js";
 
 /** How long `baton shutdown` lets a running deploy finish before stopping everything anyway. */
@@ -38,6 +39,8 @@ export class ControlPlane {
   private readonly deps: PipelineDeps;
   /** Sends deploy events to each app's webhooks (started with the control plane). */
   readonly webhooks: WebhookDispatcher;
+  /** Replaces instances the router has kept out of rotation too long (hung). */
+  private readonly unresponsive: UnresponsiveWatch;
   /** The deploy each app is running now, for promote/abort while it moves traffic. */
   private readonly running = new Map<string, { id: number; pipeline: Pipeline }>();
 
@@ -64,6 +67,7 @@ export class ControlPlane {
     };
     this.apps = new AppAdmin({ ...this.deps, runningDeploy: (app) => this.runningDeploy(app) });
     this.webhooks = new WebhookDispatcher(this.events, (app) => store.listWebhooks(app), log);
+    this.unresponsive = new UnresponsiveWatch(opts.traffic, this.instances, log);
     this.queue = new DeployQueue(store, this.events, async (deploy) => {
       const pipeline = new Pipeline(this.deps, deploy);
       this.running.set(deploy.app, { id: deploy.id, pipeline });
@@ -88,6 +92,7 @@ export class ControlPlane {
     this.webhooks.start();
     const report = await recover(this.deps);
     for (const app of this.store.listApps()) this.queue.kick(app.name);
+    this.unresponsive.start();
     return report;
   }
 
@@ -302,6 +307,7 @@ export class ControlPlane {
     }
     // After the wait: the running deploy's last events still reach its webhooks.
     this.webhooks.stop();
+    this.unresponsive.stop();
     const all = this.instances.list();
     await Promise.all(all.map((i) => this.instances.stop(i.id)));
     return all.length;
@@ -310,6 +316,7 @@ export class ControlPlane {
   /** The control plane exits; instances keep running for the next one to adopt. */
   detach(): void {
     this.webhooks.stop();
+    this.unresponsive.stop();
     this.instances.release();
   }
 }

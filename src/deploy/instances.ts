@@ -130,6 +130,29 @@ export class InstanceRegistry {
   }
 
   /**
+   * An instance of a serving release that stopped answering (the router has kept it out of
+   * rotation for `ejectedMs`): killed, so its CrashKeeper restarts it on its port. Only instances
+   * under a keeper qualify; one being booted, drained or stopped is the pipeline's business.
+   */
+  replaceUnresponsive(app: string, port: number, ejectedMs: number): boolean {
+    for (const [id, live] of this.live) {
+      if (live.record.app !== app || live.record.port !== port || live.keeper === undefined) continue;
+      if (live.record.state !== "running" && live.record.state !== "standby") return false;
+      if (!live.instance.kill()) return false;
+      this.log.warn("instance replaced: it stopped answering", { instance: id, ejectedMs });
+      this.events.emit(
+        app,
+        null,
+        "instance.unresponsive",
+        `${id} did not answer for ${Math.round(ejectedMs / 1000)} s: killed, to be restarted`,
+        { instance: id, ejectedMs },
+      );
+      return true;
+    }
+    return false;
+  }
+
+  /**
    * Stop one instance (SIGTERM to its group, SIGKILL after `stopMs`) and forget it. Without
    * `stopMs`, the stop timeout of the instance's own Release applies: an old release is stopped
    * the way its app.json asked, whatever the new one says.

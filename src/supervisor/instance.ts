@@ -134,6 +134,17 @@ export class Instance {
   }
 
   /**
+   * SIGKILL the whole group now, without a stop request: to whoever keeps it (CrashKeeper) this
+   * is a crash, so it is restarted. For an instance that stopped answering, where a polite
+   * SIGTERM would wait on the same hang. False when the process is gone already.
+   */
+  kill(): boolean {
+    if (this.stopRequested || !this.alive()) return false;
+    signalGroup(this.pid, "SIGKILL");
+    return true;
+  }
+
+  /**
    * SIGKILL what is left of the process group once the process itself has exited: children it
    * forked that would otherwise live on unsupervised (and might hold its port). Does nothing while
    * the process runs, so it can never stand in for stop().
