@@ -104,15 +104,21 @@ export async function startRouter(
   );
   const tracked = track(proc);
   const client = new RouterClient(join(home, "router.sock"));
+  // A router that refuses to start (bad options) fails the wait at once, with what it said: "close"
+  // comes after its output is all read.
+  const closed = new AbortController();
+  proc.once("close", () => closed.abort());
   const health = await waitFor(
     "router admin socket",
     async () => {
-      if (proc.exitCode !== null) throw new Error(`router exited: ${tracked.output.join("")}`);
       const health = await client.health();
       return health.ok ? health : undefined;
     },
-    { timeoutMs: 15_000 },
-  );
+    { timeoutMs: 15_000, signal: closed.signal },
+  ).catch((error: unknown) => {
+    if (closed.signal.aborted) throw new Error(`router exited: ${tracked.output.join("")}`);
+    throw error;
+  });
   return { ...tracked, port: health.port, home, client };
 }
 

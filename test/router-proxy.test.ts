@@ -59,7 +59,8 @@ describe("router: proxying HTTP/1.1", () => {
       seen.set(name, [...(seen.get(name) ?? []), rawHeaders[i + 1] as string]);
     }
     assert.deepEqual(seen.get("x-request-id"), ["abc-123"]);
-    assert.deepEqual(seen.get("x-forwarded-for"), ["203.0.113.9, 127.0.0.1"]);
+    // The client is no trusted proxy: its X-Forwarded-* are dropped, the router's view is sent.
+    assert.deepEqual(seen.get("x-forwarded-for"), ["127.0.0.1"]);
     assert.deepEqual(seen.get("x-forwarded-proto"), ["http"]);
     assert.deepEqual(seen.get("x-forwarded-host"), ["shop.test"]);
     assert.deepEqual(seen.get("host"), ["shop.test"]);
@@ -73,6 +74,31 @@ describe("router: proxying HTTP/1.1", () => {
     const generated = JSON.parse((await http(router.port, "/headers", { headers: { host: "shop.test" } })).body);
     const idIndex = (generated.rawHeaders as string[]).findIndex((h) => h.toLowerCase() === "x-request-id");
     assert.match(generated.rawHeaders[idIndex + 1], /^[0-9a-f-]{36}$/);
+  });
+
+  test("from a trusted proxy, X-Forwarded-For is extended and its X-Forwarded-Proto/-Host kept", async () => {
+    const behindLb = await startRouter({ args: ["--trusted-proxy", "10.0.0.0/8,127.0.0.1"] });
+    const upstream = await startUpstream("lb-1");
+    await behindLb.client.putApp({ name: "shop", domains: ["shop.test"] });
+    await behindLb.client.swap("shop", pool("lb", "v1", [upstream]));
+    const reply = await http(behindLb.port, "/headers", {
+      headers: {
+        host: "shop.test",
+        "x-forwarded-for": "203.0.113.9",
+        "x-forwarded-proto": "https",
+        "x-forwarded-host": "shop.example.com",
+      },
+    });
+    const { rawHeaders } = JSON.parse(reply.body) as { rawHeaders: string[] };
+    const value = (name: string) =>
+      rawHeaders.filter((_, i) => i % 2 === 1 && (rawHeaders[i - 1] as string).toLowerCase() === name);
+    assert.deepEqual(value("x-forwarded-for"), ["203.0.113.9, 127.0.0.1"]);
+    assert.deepEqual(value("x-forwarded-proto"), ["https"]);
+    assert.deepEqual(value("x-forwarded-host"), ["shop.example.com"]);
+  });
+
+  test("a trusted proxy that is not an address or range stops the router with the reason", async () => {
+    await assert.rejects(startRouter({ args: ["--trusted-proxy", "lb.internal"] }), /not an IP address or CIDR range/);
   });
 
   test("streams request and response bodies both ways (a 5 MB upload echoed back)", async () => {

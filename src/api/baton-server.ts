@@ -33,6 +33,8 @@ export interface BatonServerOptions {
   httpHost?: string;
   /** `--access-log`: a router started here logs every request to `<home>/access.log`. */
   accessLog?: boolean;
+  /** `--trusted-proxy`: peers whose X-Forwarded-* headers a router started here keeps. */
+  trustedProxies?: string[];
   /** `--log-max-mb`: each log (instances', router's, access, server's) is rotated past this size. */
   logMaxBytes?: number;
   log: Logger;
@@ -84,6 +86,7 @@ export class BatonServer {
       port: this.opts.port,
       host: this.opts.host,
       accessLog: this.opts.accessLog === true ? paths.accessLog : undefined,
+      trustedProxies: this.opts.trustedProxies,
       log,
     });
     this.plane = new ControlPlane({ store: this.store, traffic: routerDriver(this.router.client), home, log });

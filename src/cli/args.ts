@@ -22,3 +22,11 @@ export function intOption(value: string | undefined, name: string, min = 0): num
     );
   return n;
 }
+
+/** A repeatable option whose values may also be comma-separated: `--x a --x b,c` → [a, b, c]. */
+export function listOption(values: string[] | undefined): string[] {
+  return (values ?? [])
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
+}

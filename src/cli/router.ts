@@ -3,13 +3,13 @@ import { resolveHome, routerPaths } from "../core/home.js";
 import { RouterPrimary, runRouterWorker } from "../router/cluster.js";
 import type { RouterUserOptions } from "../router/options.js";
 import { Router } from "../router/router.js";
-import { intOption, parse } from "./args.js";
+import { intOption, listOption, parse } from "./args.js";
 
 export const summary = "run the router (data plane) in the foreground";
 
 export const usage = `baton router [--port 8080] [--host 0.0.0.0] [--home DIR] [--workers N]
              [--hold-timeout MS] [--drain-timeout MS] [--connect-timeout MS] [--response-timeout MS]
-             [--access-log FILE|-]
+             [--access-log FILE|-] [--trusted-proxy ADDRESS|CIDR ...]
 
 Runs baton's router: the public HTTP listener that routes by Host to app instances, and its admin
 API on the unix socket DIR/router.sock (mode 0600). The routing table is saved to
@@ -19,7 +19,11 @@ DIR/router-table.json on every change and restored at start. SIGTERM or SIGINT c
 routing change reaches all of them before the admin call returns. Default 1.
 
 --access-log appends one JSON line per request (request id, app, release, target, method, path,
-status, ms, attempts) to FILE, or writes them to stdout with "-". Off by default.`;
+status, ms, attempts) to FILE, or writes them to stdout with "-". Off by default.
+
+--trusted-proxy (repeatable, or comma-separated) names the load balancers or TLS terminators in
+front of the router: from them X-Forwarded-For is extended and X-Forwarded-Proto/-Host/-Port are
+kept. From any other client those headers are dropped and replaced by what the router sees.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -32,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     "connect-timeout": { type: "string" },
     "response-timeout": { type: "string" },
     "access-log": { type: "string" },
+    "trusted-proxy": { type: "string", multiple: true },
   });
   const home = resolveHome(values.home);
   const options: RouterUserOptions = {
@@ -43,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     connectTimeoutMs: intOption(values["connect-timeout"], "connect-timeout"),
     responseHeadersTimeoutMs: intOption(values["response-timeout"], "response-timeout"),
     accessLog: values["access-log"],
+    trustedProxies: listOption(values["trusted-proxy"]),
   };
   if (cluster.isWorker) {
     await runRouterWorker(options);

@@ -8,14 +8,14 @@ import { resolveHome } from "../core/home.js";
 import { createLogger } from "../core/log.js";
 import { waitFor } from "../core/wait.js";
 import { serverPaths } from "../deploy/paths.js";
-import { intOption, parse } from "./args.js";
+import { intOption, listOption, parse } from "./args.js";
 import { printJson, say } from "./common.js";
 
 export const summary = "run the control plane and the router on this host";
 
 export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--git-port PORT [--git-host 127.0.0.1]]
              [--http-port PORT [--http-host 127.0.0.1]] [--access-log] [--log-max-mb 64]
-             [--home DIR] [--detach] [--json]
+             [--trusted-proxy ADDRESS|CIDR ...] [--home DIR] [--detach] [--json]
 
 Runs baton's control plane in the foreground: its API on DIR/server.sock (token in DIR/token,
 mode 0600), the store DIR/baton.db, and the router on --port (started as its own process unless
@@ -29,7 +29,9 @@ clear, so expose it only behind TLS (a reverse proxy).
 (Authorization: Bearer <token>) on 127.0.0.1 unless --http-host says otherwise.
 --access-log makes a router started by this server log every request to DIR/access.log.
 --log-max-mb bounds every log baton writes (each instance's, the router's, the access log, the
-server's): past this size a file is copied to FILE.1 and emptied, checked every 2 s (default 64).`;
+server's): past this size a file is copied to FILE.1 and emptied, checked every 2 s (default 64).
+--trusted-proxy names a load balancer in front of the router: only its X-Forwarded-* headers are
+kept (see \`baton router --help\`).`;
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -43,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
     "http-host": { type: "string" },
     "access-log": { type: "boolean" },
     "log-max-mb": { type: "string" },
+    "trusted-proxy": { type: "string", multiple: true },
     home: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
@@ -53,7 +56,8 @@ export async function run(argv: string[]): Promise<number> {
   const git = gitOptions(values["git-port"], values["git-host"]);
   const web = httpOptions(values["http-port"], values["http-host"], values["access-log"] === true);
   const logMaxMb = intOption(values["log-max-mb"], "log-max-mb", 1);
-  if (values.detach) return detach(home, port, host, git, web, logMaxMb, values.json === true);
+  const trustedProxies = listOption(values["trusted-proxy"]);
+  if (values.detach) return detach(home, port, host, git, web, logMaxMb, trustedProxies, values.json === true);
   const log = createLogger("server");
   const server = new BatonServer({
     home,
@@ -62,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     ...git,
     ...web,
     ...(logMaxMb === undefined ? {} : { logMaxBytes: logMaxMb * 1024 * 1024 }),
+    trustedProxies,
     log,
   });
   await server.start();
@@ -140,6 +145,7 @@ async function detach(
   git: { gitPort?: number; gitHost?: string },
   web: HttpOptions,
   logMaxMb: number | undefined,
+  trustedProxies: string[],
   json: boolean,
 ): Promise<number> {
   const paths = serverPaths(home);
@@ -152,6 +158,7 @@ async function detach(
       ...(web.httpPort === undefined ? [] : ["--http-port", String(web.httpPort), "--http-host", web.httpHost ?? ""]),
       ...(web.accessLog === true ? ["--access-log"] : []),
       ...(logMaxMb === undefined ? [] : ["--log-max-mb", String(logMaxMb)]),
+      ...trustedProxies.flatMap((proxy) => ["--trusted-proxy", proxy]),
     ];
     const child = spawn(
       process.execPath,

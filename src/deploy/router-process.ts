@@ -29,6 +29,8 @@ export async function ensureRouter(opts: {
   host: string;
   /** Where a router started here writes its access log (`--access-log`); none when undefined. */
   accessLog?: string | undefined;
+  /** `--trusted-proxy` for a router started here: peers whose X-Forwarded-* headers it keeps. */
+  trustedProxies?: readonly string[] | undefined;
   log: Logger;
 }): Promise<RouterHandle> {
   const client = new RouterClient(routerPaths(opts.home).adminSocket, 5_000);
@@ -40,9 +42,10 @@ export async function ensureRouter(opts: {
         asked: opts.port,
       });
     }
-    if (opts.accessLog !== undefined) {
-      opts.log.warn("the router was already running: its access log stays as it was started", {
+    if (opts.accessLog !== undefined || (opts.trustedProxies?.length ?? 0) > 0) {
+      opts.log.warn("the router was already running: its access log and trusted proxies stay as it was started", {
         accessLog: opts.accessLog,
+        trustedProxies: opts.trustedProxies,
       });
     }
     return { client, pid: running.pid, port: running.port, started: false };
@@ -63,6 +66,7 @@ export async function ensureRouter(opts: {
         "--home",
         opts.home,
         ...(opts.accessLog === undefined ? [] : ["--access-log", opts.accessLog]),
+        ...(opts.trustedProxies ?? []).flatMap((proxy) => ["--trusted-proxy", proxy]),
       ],
       {
         detached: true,

@@ -10,6 +10,7 @@ import type { Pool } from "./pool.js";
 import { SseStream } from "./sse-stream.js";
 import type { ReleaseStats } from "./stats.js";
 import type { InFlight, Target } from "./target.js";
+import type { TrustedProxies } from "./trusted-proxies.js";
 import type { UpstreamConnection, UpstreamHandler } from "./upstream/connection.js";
 import type { ResponseHead } from "./upstream/response-parser.js";
 
@@ -20,6 +21,8 @@ export interface ExchangeContext {
   readonly connectTimeoutMs: number;
   readonly responseHeadersTimeoutMs: number;
   readonly maxConnectAttempts: number;
+  /** Peers whose X-Forwarded-* headers are kept. */
+  readonly trustedProxies: TrustedProxies;
   /** Set when access logs are on (access-log.ts); undefined costs nothing per request. */
   readonly accessLog?: AccessLog | undefined;
   /** Take a Target that refused a connection or did not answer in time out of rotation until its active check passes. */
@@ -71,7 +74,7 @@ export class Exchange implements Waiter, InFlight {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {
-    const forwarded = forwardRequestHeaders(req, ctx.proto, ctx.localPort, false);
+    const forwarded = forwardRequestHeaders(req, ctx.proto, ctx.localPort, false, ctx.trustedProxies);
     this.requestId = forwarded.requestId;
     const cl = forwarded.contentLength;
     this.chunked = forwarded.chunked;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { TrustedProxies } from "./trusted-proxies.js";
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) plus the legacy ones proxies must not forward. */
 const HOP_BY_HOP = new Set([
@@ -59,7 +60,8 @@ export function hostOf(rawHeaders: readonly string[]): string | undefined {
 /**
  * Build the header list sent to the instance from the client's raw headers in one pass: drop
  * hop-by-hop headers (keeping Upgrade for WebSocket handshakes), append the client address to
- * X-Forwarded-For, and set X-Forwarded-Proto/-Host/-Port and X-Request-Id. It also notes the
+ * X-Forwarded-For (to a trusted proxy's chain; a chain from anyone else is dropped), and set
+ * X-Forwarded-Proto/-Host/-Port (a trusted proxy's own are kept) and X-Request-Id. It also notes the
  * body framing, so nothing else has to look at the headers again.
  */
 export function forwardRequestHeaders(
@@ -67,7 +69,10 @@ export function forwardRequestHeaders(
   proto: "http" | "https",
   localPort: number,
   upgrade: boolean,
+  trustedProxies: TrustedProxies,
 ): ForwardedRequestHeaders {
+  // A trusted proxy's X-Forwarded-* are kept (its client, its scheme); anyone else's are dropped.
+  const trusted = trustedProxies.has(req.socket.remoteAddress);
   const raw = req.rawHeaders;
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -79,6 +84,9 @@ export function forwardRequestHeaders(
   const extraHop = connectionTokens(connection);
   const out: string[] = [];
   let forwardedFor: string | undefined;
+  let forwardedProto: string | undefined;
+  let forwardedHost: string | undefined;
+  let forwardedPort: string | undefined;
   let requestId: string | undefined;
   let host = "";
   let chunked = false;
@@ -97,10 +105,13 @@ export function forwardRequestHeaders(
     if (lower === "host") host = value;
     else if (lower === "content-length") contentLength = value;
     else if (lower === "x-forwarded-for") {
-      forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+      if (trusted) forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
       continue;
     } else if (SET_BY_ROUTER.has(lower)) {
       if (lower === "x-request-id" && requestId === undefined && REQUEST_ID_OK.test(value)) requestId = value;
+      else if (trusted && lower === "x-forwarded-proto") forwardedProto ??= value;
+      else if (trusted && lower === "x-forwarded-host") forwardedHost ??= value;
+      else if (trusted && lower === "x-forwarded-port") forwardedPort ??= value;
       continue;
     }
     out.push(name, value);
@@ -111,11 +122,11 @@ export function forwardRequestHeaders(
     "X-Forwarded-For",
     forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`,
     "X-Forwarded-Proto",
-    proto,
+    forwardedProto ?? proto,
     "X-Forwarded-Host",
-    host,
+    forwardedHost ?? host,
     "X-Forwarded-Port",
-    String(localPort),
+    forwardedPort ?? String(localPort),
     "X-Request-Id",
     requestId,
   );

@@ -1,4 +1,5 @@
 import { BatonError } from "../core/errors.js";
+import { TrustedProxies } from "./trusted-proxies.js";
 
 /**
  * Node flags for a router process. A router allocates many short-lived objects per request;
@@ -45,6 +46,8 @@ export interface RouterUserOptions {
   maxConnectAttempts?: number;
   /** Access log: a file to append one JSON line per request to, or "-" for stdout; off when absent. */
   accessLog?: string;
+  /** Peers (addresses or CIDR ranges) whose X-Forwarded-* headers are kept; none by default. */
+  trustedProxies?: string[];
 }
 
 export type RouterOptions = Readonly<Required<Omit<RouterUserOptions, "adminSocket" | "statePath" | "accessLog">>> & {
@@ -69,6 +72,7 @@ const DEFAULTS = {
   maxFreeSocketsPerTarget: 512,
   freeSocketTimeoutMs: 4_000,
   maxConnectAttempts: 3,
+  trustedProxies: [] as string[],
 } as const;
 
 /** Validate once, list every problem, freeze. */
@@ -95,6 +99,11 @@ export function resolveRouterOptions(user: RouterUserOptions = {}): RouterOption
   intIn("maxFreeSocketsPerTarget", 1, 65_536);
   intIn("freeSocketTimeoutMs", 100, 3_600_000);
   intIn("maxConnectAttempts", 1, 10);
+  try {
+    new TrustedProxies(merged.trustedProxies);
+  } catch (error) {
+    problems.push(`trustedProxies: ${(error as Error).message}`);
+  }
   if (problems.length > 0) {
     throw new BatonError("BATON_CONFIG_INVALID", `router options: ${problems.join("; ")}`, { details: { problems } });
   }

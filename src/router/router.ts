@@ -16,6 +16,7 @@ import type { Pool } from "./pool.js";
 import { restoreTable, SnapshotWriter } from "./snapshot.js";
 import { RoutingTable } from "./table.js";
 import type { Target } from "./target.js";
+import { TrustedProxies } from "./trusted-proxies.js";
 import { UpgradeExchange } from "./upgrade.js";
 
 type RouterState = "created" | "listening" | "closing" | "closed";
@@ -38,6 +39,7 @@ export class Router {
   private readonly log: Logger;
   private state: RouterState = "created";
   private ctx: ExchangeContext;
+  private readonly trustedProxies: TrustedProxies;
   private readonly startedAt = Date.now();
   private readonly accessLog: AccessLog | undefined;
 
@@ -47,6 +49,7 @@ export class Router {
     const o = this.options;
     // The resolved options carry every limit the table needs.
     this.table = new RoutingTable(o);
+    this.trustedProxies = new TrustedProxies(o.trustedProxies);
     this.accessLog = o.accessLog === undefined ? undefined : AccessLog.open(o.accessLog);
     this.ctx = this.exchangeContext(o.port);
     this.server = createServer(
@@ -140,6 +143,7 @@ export class Router {
       connectTimeoutMs: o.connectTimeoutMs,
       responseHeadersTimeoutMs: o.responseHeadersTimeoutMs,
       maxConnectAttempts: o.maxConnectAttempts,
+      trustedProxies: this.trustedProxies,
       accessLog: this.accessLog,
       eject: (target: Target, pool: Pool, reason: string) => {
         if (target.state !== "ready") return;

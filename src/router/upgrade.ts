@@ -83,7 +83,13 @@ export class UpgradeExchange implements Waiter {
   private connect(pool: Pool, target: Target): void {
     this.attempts++;
     const stats = this.app.stats.release(pool.release);
-    const { headers } = forwardRequestHeaders(this.req, this.ctx.proto, this.ctx.localPort, true);
+    const { headers } = forwardRequestHeaders(
+      this.req,
+      this.ctx.proto,
+      this.ctx.localPort,
+      true,
+      this.ctx.trustedProxies,
+    );
     const upReq = request({
       host: target.host,
       port: target.port,
