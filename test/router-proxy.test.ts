@@ -168,6 +168,28 @@ describe("router: proxying HTTP/1.1", () => {
     assert.equal((await http(router.port, "/seen?id=smuggle-1", { headers: { host: "shop.test" } })).body, "0");
   });
 
+  test("smuggling-prone and malformed requests are refused with 400 and never reach an instance", async () => {
+    const cases: Array<[string, string]> = [
+      ["obs-fold", "X-Folded: one\r\n two\r\n"],
+      ["control byte in a value", "X-Bad: on\u0001e\r\n"],
+      ["space before the colon", "X-Spaced : one\r\n"],
+      ["two different Content-Lengths", "Content-Length: 1\r\nContent-Length: 2\r\n"],
+      ["Transfer-Encoding not ending in chunked", "Transfer-Encoding: chunked, gzip\r\n"],
+    ];
+    for (const [name, headers] of cases) {
+      const id = `malformed-${name.replaceAll(" ", "-")}`;
+      const raw = await rawRequest(
+        router.port,
+        `POST /record HTTP/1.1\r\nHost: shop.test\r\nX-Request-Id: ${id}\r\n${headers}\r\nab`,
+      );
+      assert.match(raw, /^HTTP\/1\.1 400 /, name);
+      assert.equal((await http(router.port, `/seen?id=${id}`, { headers: { host: "shop.test" } })).body, "0", name);
+    }
+    const bareLf = await rawRequest(router.port, "GET /record HTTP/1.1\nHost: shop.test\nX-Request-Id: bare-lf\n\n");
+    assert.match(bareLf, /^HTTP\/1\.1 400 /, "bare LF line endings");
+    assert.equal((await http(router.port, "/seen?id=bare-lf", { headers: { host: "shop.test" } })).body, "0");
+  });
+
   test("oversized request headers get 431", async () => {
     const raw = await rawRequest(
       router.port,
