@@ -111,6 +111,7 @@ export class BatonServer {
       }),
       (keepRunning) => void this.shutdown(keepRunning),
       this.traffic,
+      () => this.restartRouter(),
     );
     if (this.opts.httpPort !== undefined) await this.listenHttp(token, this.api);
     await this.api.listen(paths.socket);
@@ -123,6 +124,17 @@ export class BatonServer {
     return port === undefined
       ? { gitHost: null, gitPort: null }
       : { gitHost: this.opts.gitHost ?? "127.0.0.1", gitPort: port };
+  }
+
+  /** The router restarts in place (its successor takes the listening socket); the handle follows. */
+  private async restartRouter(): Promise<{ previousPid: number; pid: number }> {
+    const router = this.router;
+    if (router === undefined) throw new BatonError("BATON_ROUTER_UNREACHABLE", "the server has no router");
+    const previousPid = router.pid;
+    const { pid } = await router.client.handOff();
+    this.router = { ...router, pid, started: true };
+    this.opts.log.info("router restarted in place", { previousPid, pid });
+    return { previousPid, pid };
   }
 
   /** Every log file baton writes on this host, for rotation. */

@@ -41,6 +41,8 @@ export class ServerApi {
     info: () => Record<string, unknown>,
     onShutdown: (keepRunning: boolean) => void,
     traffic?: TrafficSampler,
+    /** `baton router:restart`: the router hands its socket to a successor (the code now on disk). */
+    restartRouter?: () => Promise<{ previousPid: number; pid: number }>,
   ) {
     const { store } = plane;
     const app = (name: string) => {
@@ -214,6 +216,22 @@ export class ServerApi {
         "GET",
         /^\/v1\/apps\/([^/]+)\/logs$/,
         async (ctx) => this.logs(app(ctx.params[0] as string).name, ctx.query, ctx.req, ctx.res),
+      ],
+      [
+        "POST",
+        /^\/v1\/router\/restart$/,
+        async () => {
+          if (restartRouter === undefined) throw new BatonError("BATON_USAGE", "this server cannot restart its router");
+          // Routing changes a running deploy made during the handoff could miss the successor.
+          for (const { name } of store.listApps()) {
+            const deploy = plane.runningDeploy(name);
+            if (deploy !== undefined)
+              throw new BatonError("BATON_DEPLOY_IN_PROGRESS", `deploy ${deploy} of "${name}" is running`, {
+                hint: "restart the router once it has finished (baton status)",
+              });
+          }
+          return restartRouter();
+        },
       ],
       [
         "POST",

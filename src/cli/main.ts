@@ -47,6 +47,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "webhooks:remove": () => import("./webhooks-remove.js"),
   shutdown: () => import("./shutdown.js"),
   router: () => import("./router.js"),
+  "router:restart": () => import("./router-restart.js"),
   lint: () => import("./lint.js"),
   "git-receive": () => import("./git-receive.js"),
 };

@@ -68,6 +68,13 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+    // Handed off to a successor (POST /v1/handoff): this process is done once it has retired.
+    if (router instanceof Router)
+      void router.retired.then(() => {
+        process.off("SIGTERM", stop);
+        process.off("SIGINT", stop);
+        resolve();
+      });
   });
   return 0;
 }

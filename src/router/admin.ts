@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Server as NetServer } from "node:net";
 import { BatonError } from "../core/errors.js";
 import { closeServer, listenUnix, readJsonBody, replyError, replyJson } from "../core/json-http.js";
 import type { AppRouteSpec } from "./app-route.js";
@@ -23,6 +24,8 @@ export class AdminApi {
     info: () => Record<string, unknown>,
     /** Resolves once every change is on disk: a change is answered only once it would survive a crash. */
     private readonly flushed: () => Promise<void> = async () => {},
+    /** Restart in place (router.ts handOff); absent where a process cannot (cluster mode). */
+    handOff?: () => Promise<{ pid: number }>,
   ) {
     const describeApp = async (name: string) => {
       const app = (await ops.describe()).apps.find((a) => a.name === name);
@@ -33,6 +36,18 @@ export class AdminApi {
     const num = (value: unknown, fallback: number): number => (typeof value === "number" ? value : fallback);
     this.routes = [
       ["GET", /^\/v1\/health$/, async () => ({ ok: true, ...info() })],
+      [
+        "POST",
+        /^\/v1\/handoff$/,
+        async () => {
+          if (handOff === undefined)
+            throw new BatonError(
+              "BATON_USAGE",
+              "this router cannot restart in place (--workers N): restart it instead",
+            );
+          return handOff();
+        },
+      ],
       ["GET", /^\/v1\/table$/, () => ops.describe()],
       [
         "PUT",
@@ -103,6 +118,15 @@ export class AdminApi {
 
   close(): Promise<void> {
     return closeServer(this.server);
+  }
+
+  /**
+   * Stop accepting admin connections and remove the socket file (libuv unlinks a unix listener's
+   * path when it closes), keeping the connections already open: the handoff request that called
+   * this still has to be answered on one.
+   */
+  stopListening(): void {
+    NetServer.prototype.close.call(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -17,6 +17,11 @@ export class RouterClient {
     return this.call("GET", "/v1/health");
   }
 
+  /** Restart in place: a successor takes the listening socket; resolves with its pid. */
+  handOff(): Promise<{ pid: number }> {
+    return this.call("POST", "/v1/handoff", {}, 30_000);
+  }
+
   table(): Promise<TableDescription> {
     return this.call("GET", "/v1/table");
   }

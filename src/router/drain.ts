@@ -23,7 +23,7 @@ export interface DrainReport {
 }
 
 /** After the close frame, the time a client gets to finish the WebSocket close handshake. */
-const STREAM_CLOSE_GRACE_MS = 2_500;
+export const STREAM_CLOSE_GRACE_MS = 2_500;
 
 /**
  * Drain a Pool that was handed back by a swap: it already gets no new requests; wait for its

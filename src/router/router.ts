@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { BatonError } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { settledWithin } from "../core/wait.js";
 import { AccessLog } from "./access-log.js";
 import { AdminApi } from "./admin.js";
+import { STREAM_CLOSE_GRACE_MS } from "./drain.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
+import { announceReady, isSuccessor, receiveListener, startSuccessor } from "./handoff.js";
 import { hostOf } from "./headers.js";
 import { HealthCheck } from "./health-check.js";
 import { LocalOps } from "./ops.js";
@@ -78,8 +80,17 @@ export class Router {
         apps: this.table.apps.size,
       }),
       () => this.flushed(),
+      () => this.handOff(),
     );
   }
+
+  /** Set once a successor took over (handOff): responses close their connections. */
+  private retiring = false;
+  private resolveRetired: () => void = () => {};
+  /** Resolves when this router has handed off, finished what it had in flight, and closed. */
+  readonly retired = new Promise<void>((resolve) => {
+    this.resolveRetired = resolve;
+  });
 
   /** Resolves once the snapshot on disk has every routing change made so far. */
   private flushed: () => Promise<void> = async () => {};
@@ -95,17 +106,84 @@ export class Router {
     const snapshot = new SnapshotWriter(this.table, this.options.statePath, this.log);
     this.table.onChange = () => snapshot.changed();
     this.flushed = () => snapshot.flushed();
+    // A successor accepts on its predecessor's listening socket instead of binding the port.
+    const inherited = isSuccessor() ? await receiveListener() : undefined;
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(this.options.port, this.options.host, () => {
+      const listening = (): void => {
         this.server.off("error", reject);
         resolve();
-      });
+      };
+      if (inherited !== undefined) this.server.listen(inherited, listening);
+      else this.server.listen(this.options.port, this.options.host, listening);
     });
     this.ctx = this.exchangeContext(this.port);
     if (this.options.adminSocket !== undefined) await this.admin.listen(this.options.adminSocket);
     this.state = "listening";
+    if (inherited !== undefined) announceReady();
     this.log.info("router listening", { port: this.port, admin: this.options.adminSocket, apps: this.table.apps.size });
+  }
+
+  /**
+   * Restart or upgrade in place: start a successor on the same listening socket (handoff.ts),
+   * then retire. The admin socket is given up first (closing a unix listener removes its file, so
+   * it must happen before the successor binds the path, not after). If the successor fails, this
+   * router takes its admin socket back and goes on as before.
+   */
+  async handOff(): Promise<{ pid: number }> {
+    if (this.state !== "listening" || this.retiring) {
+      throw new BatonError("BATON_USAGE", `router cannot hand off while ${this.retiring ? "retiring" : this.state}`);
+    }
+    await this.flushed();
+    const adminSocket = this.options.adminSocket;
+    this.admin.stopListening();
+    let pid: number;
+    try {
+      pid = await startSuccessor(this.server);
+    } catch (error) {
+      if (adminSocket !== undefined) await this.admin.listen(adminSocket);
+      throw error;
+    }
+    this.log.info("router handed off", { successor: pid });
+    setImmediate(() => void this.retire());
+    return { pid };
+  }
+
+  /**
+   * After a handoff: accept nothing more (the successor does), and let every client move over by
+   * itself. Each response now says Connection: close, so a connection ends after its next
+   * request; one that sends nothing more is closed by the keep-alive timeout, or at the drain
+   * timeout at the latest. Closing idle keep-alive connections at once would race clients that
+   * are sending their next request on them (a reset, a failed request). Long connections get
+   * their polite close (WebSocket 1001, end of an event stream) spread over the stream window.
+   */
+  private async retire(): Promise<void> {
+    this.retiring = true;
+    this.state = "closing";
+    // net.Server's close, not http.Server's, which would also cut idle connections at once.
+    const connectionsClosed = new Promise<void>((resolve) =>
+      NetServer.prototype.close.call(this.server, () => resolve()),
+    );
+    const targets = this.allTargets();
+    const window = this.options.streamCloseWindowMs;
+    const timers = targets
+      .flatMap((t) => t.openStreams())
+      .map((stream) => setTimeout(() => stream.closeGracefully(), Math.random() * window));
+    await settledWithin(
+      Promise.all([connectionsClosed, ...targets.map((t) => t.whenNoStreams())]),
+      Math.max(this.options.drainTimeoutMs, window + STREAM_CLOSE_GRACE_MS),
+    );
+    for (const timer of timers) clearTimeout(timer);
+    this.destroy();
+    this.resolveRetired();
+  }
+
+  private allTargets(): Target[] {
+    const all = new Set<Target>();
+    for (const app of this.table.apps.values())
+      for (const pool of [app.active, app.canary]) for (const t of pool?.targets ?? []) all.add(t);
+    for (const { pool } of this.table.handedBack.values()) for (const t of pool.targets) all.add(t);
+    return [...all];
   }
 
   /** Graceful: stop accepting, answer held requests, let in-flight ones finish (bounded). */
@@ -156,6 +234,8 @@ export class Router {
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // A retiring router answers, then closes: the client's next request goes to the successor.
+    if (this.retiring) res.shouldKeepAlive = false;
     const host = hostOf(req.rawHeaders);
     const app = this.table.resolve(host);
     if (app === undefined) {
