@@ -2,8 +2,10 @@
 // with a transcript of every command that is shown only when a test fails. Module state is per
 // test file (node --test runs each file in its own process).
 import { type ChildProcess, spawn } from "node:child_process";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/core/wait.js";
 import { RouterClient } from "../src/router/client.js";
 import { MAIN } from "./helpers.js";
@@ -192,4 +194,33 @@ export async function startServer(
   );
   const health = await new RouterClient(join(home, "router.sock")).health();
   return { proc, exited, router: { pid: health.pid, port: health.port } };
+}
+
+const WEB_FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
+
+/**
+ * A copy of the fixture web app in `dir` that reports `version` = `label`, with `behaviour`
+ * (fixtures/apps/web/server.js lists the switches) and app.json keys replaced by `appJson`.
+ */
+export function fixtureApp(
+  dir: string,
+  label: string,
+  behaviour: Record<string, unknown> = {},
+  appJson: Record<string, unknown> = {},
+): string {
+  cpSync(WEB_FIXTURE, dir, { recursive: true });
+  writeFileSync(join(dir, "VERSION"), `${label}\n`);
+  writeFileSync(join(dir, "behaviour.json"), JSON.stringify(behaviour));
+  const json = JSON.parse(readFileSync(join(dir, "app.json"), "utf8")) as Record<string, unknown>;
+  writeFileSync(join(dir, "app.json"), JSON.stringify({ ...json, ...appJson }));
+  return dir;
+}
+
+/** The end of an e2e file: `baton shutdown`, then whatever CLI process is left. */
+export async function stopEverything(home: string, server: ServerProc | undefined): Promise<void> {
+  if (server !== undefined) {
+    await cli(home, ["shutdown"], 30_000);
+    killGroup(server.router.pid);
+  }
+  for (const child of children) child.kill("SIGKILL");
 }

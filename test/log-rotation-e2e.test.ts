@@ -2,29 +2,27 @@
 // place (bounded disk use), the app keeps writing to it without a hole of zeros, `baton logs` still
 // reads it, and no request fails.
 import assert from "node:assert/strict";
-import { closeSync, cpSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { delay } from "../src/core/wait.js";
 import { appPaths } from "../src/deploy/paths.js";
 import { LoadRun } from "../src/load/load.js";
 import { LOG_CHECK_MS } from "../src/supervisor/log-rotation.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
-  children,
   type DeployJson,
   explained,
+  fixtureApp,
   type InstanceJson,
-  killGroup,
   parseJson,
   cli as runCli,
   type ServerProc,
   startServer,
+  stopEverything,
 } from "./e2e-harness.js";
 import { cleanup, tmpHome } from "./helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const MAX_MB = 1;
 const FLOOD_BYTES_PER_S = 4_000_000;
 const home = tmpHome();
@@ -37,21 +35,19 @@ before(async () => {
 });
 
 after(async () => {
-  if (server !== undefined) await baton(["shutdown"], 30_000);
-  if (server !== undefined) killGroup(server.router.pid);
-  for (const child of children) child.kill("SIGKILL");
+  await stopEverything(home, server);
   await cleanup();
 });
 
 test(
   "an app flooding its log: rotated in place with bounded disk use, zero failed requests",
   explained(async (t) => {
-    const dir = join(work, "flood");
-    cpSync(FIXTURE, dir, { recursive: true });
-    writeFileSync(join(dir, "VERSION"), "flood\n");
-    writeFileSync(join(dir, "behaviour.json"), JSON.stringify({ logFloodBytesPerSec: FLOOD_BYTES_PER_S }));
-    const appJson = JSON.parse(readFileSync(join(dir, "app.json"), "utf8")) as Record<string, unknown>;
-    writeFileSync(join(dir, "app.json"), JSON.stringify({ ...appJson, formation: { web: { quantity: 1 } } }));
+    const dir = fixtureApp(
+      join(work, "flood"),
+      "flood",
+      { logFloodBytesPerSec: FLOOD_BYTES_PER_S },
+      { formation: { web: { quantity: 1 } } },
+    );
     const deployed = parseJson<DeployJson>(await baton(["deploy", dir, "--app", "shop", "--json"]));
     assert.equal(deployed.status, "succeeded");
     const [instance] = parseJson<InstanceJson[]>(await baton(["ps", "--app", "shop", "--json"]));

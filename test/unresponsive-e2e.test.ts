@@ -3,28 +3,25 @@
 // and the control plane replaces it once it has stayed out for UNRESPONSIVE_AFTER_MS. No request
 // fails, and the app is back to its full formation.
 import assert from "node:assert/strict";
-import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/core/wait.js";
 import { UNRESPONSIVE_AFTER_MS } from "../src/deploy/unresponsive-watch.js";
 import { LoadRun } from "../src/load/load.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
-  children,
   type DeployJson,
   explained,
+  fixtureApp,
   type InstanceJson,
-  killGroup,
   parseJson,
   cli as runCli,
   type ServerProc,
   startServer,
+  stopEverything,
 } from "./e2e-harness.js";
 import { cleanup, type RouterProc, startRouter, tmpHome } from "./helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const home = tmpHome();
 const work = tmpHome();
 let router: RouterProc | undefined;
@@ -41,19 +38,14 @@ before(async () => {
 });
 
 after(async () => {
-  if (server !== undefined) await baton(["shutdown"], 30_000);
-  if (server !== undefined) killGroup(server.router.pid);
-  for (const child of children) child.kill("SIGKILL");
+  await stopEverything(home, server);
   await cleanup();
 });
 
 test(
   "a hung instance (SIGSTOP) is ejected at once and replaced after it stays out: zero failed requests",
   explained(async (t) => {
-    const dir = join(work, "app");
-    cpSync(FIXTURE, dir, { recursive: true });
-    writeFileSync(join(dir, "VERSION"), "steady\n");
-    writeFileSync(join(dir, "behaviour.json"), "{}");
+    const dir = fixtureApp(join(work, "app"), "steady");
     assert.equal(parseJson<DeployJson>(await baton(["deploy", dir, "--app", "shop", "--json"])).status, "succeeded");
     const before = await instances();
     assert.equal(before.length, 2);
