@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
@@ -16,6 +15,7 @@ import { pidAlive } from "../supervisor/process-info.js";
 import { ApiClient } from "./client.js";
 import { GitHttpServer } from "./git-http.js";
 import { ServerApi } from "./server-api.js";
+import { ServerToken } from "./token.js";
 import { WebServer } from "./web-server.js";
 
 /** 64 MB per log, and as much again for its one rotated copy. */
@@ -78,7 +78,7 @@ export class BatonServer {
         hint: "stop it with `baton shutdown --keep-running`, or use another --home",
       });
     }
-    const token = ensureToken(paths.token);
+    const token = ServerToken.ensure(paths.token);
     if (this.opts.gitPort !== undefined) await this.listenGit(token);
     this.store = SqliteStore.open(paths.store);
     this.router = await ensureRouter({
@@ -156,7 +156,7 @@ export class BatonServer {
       : { httpHost: this.opts.httpHost ?? "127.0.0.1", httpPort: port };
   }
 
-  private async listenHttp(token: string, api: ServerApi): Promise<void> {
+  private async listenHttp(token: ServerToken, api: ServerApi): Promise<void> {
     const host = this.opts.httpHost ?? "127.0.0.1";
     const web = new WebServer({
       token,
@@ -184,7 +184,7 @@ export class BatonServer {
   }
 
   /** First of all, so that a port in use stops the start before anything else has begun. */
-  private async listenGit(token: string): Promise<void> {
+  private async listenGit(token: ServerToken): Promise<void> {
     const host = this.opts.gitHost ?? "127.0.0.1";
     const git = new GitHttpServer({
       home: this.opts.home,
@@ -240,13 +240,6 @@ export class BatonServer {
     }
     await this.close();
   }
-}
-
-function ensureToken(path: string): string {
-  if (existsSync(path)) return readFileSync(path, "utf8").trim();
-  const token = randomBytes(32).toString("hex");
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "wx" });
-  return token;
 }
 
 function removeIfOurs(path: string): void {

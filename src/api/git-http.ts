@@ -7,12 +7,12 @@ import { createGunzip } from "node:zlib";
 import { closeServer } from "../core/json-http.js";
 import type { Logger } from "../core/log.js";
 import { gitFreeEnv, repoPath } from "./git-repo.js";
-import { isServerToken } from "./token.js";
+import type { ServerToken } from "./token.js";
 
 export interface GitHttpOptions {
   home: string;
   /** The server's token (`<home>/token`): the Basic password a push must give. */
-  token: string;
+  token: ServerToken;
   /** Whether the store knows the app: a leftover repository alone is not an app. */
   hasApp: (name: string) => boolean;
   log: Logger;
@@ -83,7 +83,7 @@ export class GitHttpServer {
     if (service === "git-upload-pack" || service === null) return reply(res, 403, NOT_A_GIT_HOST);
     if (service !== "git-receive-pack" || req.method !== (path === "info/refs" ? "GET" : "POST"))
       return reply(res, 404, "baton: not found");
-    if (!isServerToken(basicPassword(req), this.opts.token)) {
+    if (!this.opts.token.matches(basicPassword(req))) {
       res.setHeader("WWW-Authenticate", 'Basic realm="baton"');
       return reply(res, 401, "baton: push with any user name and the server's token (<home>/token) as the password");
     }

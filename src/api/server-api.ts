@@ -12,7 +12,7 @@ import { appAdminRoutes } from "./app-routes.js";
 import { createAppRepo, pushedCommit, pushedSource } from "./git-repo.js";
 import { runRoutes } from "./run-routes.js";
 import { STREAMED } from "./streamed.js";
-import { isServerToken } from "./token.js";
+import type { ServerToken } from "./token.js";
 import { trafficRoutes } from "./traffic-routes.js";
 import { configKeyDiff, deployView } from "./views.js";
 import { webhookRoutes } from "./webhook-routes.js";
@@ -37,7 +37,7 @@ export class ServerApi {
 
   constructor(
     private readonly plane: ControlPlane,
-    private readonly token: string,
+    private readonly token: ServerToken,
     info: () => Record<string, unknown>,
     onShutdown: (keepRunning: boolean) => void,
     traffic?: TrafficSampler,
@@ -219,6 +219,14 @@ export class ServerApi {
       ],
       [
         "POST",
+        /^\/v1\/token\/rotate$/,
+        async () => {
+          await token.rotate();
+          return { rotated: true, path: token.path };
+        },
+      ],
+      [
+        "POST",
         /^\/v1\/router\/restart$/,
         async () => {
           if (restartRouter === undefined) throw new BatonError("BATON_USAGE", "this server cannot restart its router");
@@ -389,7 +397,7 @@ export class ServerApi {
 
   private authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization ?? "";
-    return isServerToken(header.startsWith("Bearer ") ? header.slice(7) : "", this.token);
+    return this.token.matches(header.startsWith("Bearer ") ? header.slice(7) : "");
   }
 }
 

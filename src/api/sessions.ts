@@ -40,6 +40,10 @@ export class Sessions {
   end(id: string | undefined): void {
     if (id !== undefined) this.lastSeen.delete(id);
   }
+
+  endAll(): void {
+    this.lastSeen.clear();
+  }
 }
 
 /** The value of one cookie in a Cookie header. */

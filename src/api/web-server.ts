@@ -9,7 +9,7 @@ import type { Metrics } from "../observe/metrics.js";
 import type { TrafficSampler } from "../observe/traffic.js";
 import type { ServerApi } from "./server-api.js";
 import { cookieValue, SESSION_COOKIE, Sessions } from "./sessions.js";
-import { isServerToken } from "./token.js";
+import type { ServerToken } from "./token.js";
 
 /** The dashboard's files: plain HTML, CSS and ES modules shipped in the package, no build step. */
 const ASSETS_DIR = fileURLToPath(new URL("../../../dashboard/", import.meta.url));
@@ -41,7 +41,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 const LIVE_EVENT = /^(deploy|instance|app|config)\./;
 
 export interface WebServerOptions {
-  token: string;
+  token: ServerToken;
   api: ServerApi;
   metrics: Metrics;
   events: EventLog;
@@ -62,6 +62,8 @@ export class WebServer {
   private readonly streams = new Set<ServerResponse>();
 
   constructor(private readonly opts: WebServerOptions) {
+    // A rotated token signs everyone out: a session must not outlive the secret it was traded for.
+    opts.token.onRotate(() => this.sessions.endAll());
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         opts.log.error("dashboard request failed", { url: req.url, error: String((error as Error)?.message ?? error) });
@@ -126,7 +128,7 @@ export class WebServer {
 
   private async metrics(req: IncomingMessage, res: ServerResponse, signedIn: () => boolean): Promise<void> {
     const header = req.headers.authorization ?? "";
-    const bearer = header.startsWith("Bearer ") && isServerToken(header.slice(7), this.opts.token);
+    const bearer = header.startsWith("Bearer ") && this.opts.token.matches(header.slice(7));
     if (!bearer && !signedIn()) {
       res.setHeader("WWW-Authenticate", 'Bearer realm="baton"');
       throw new BatonError("BATON_UNAUTHORIZED", "/metrics needs the server's token", {
@@ -141,7 +143,7 @@ export class WebServer {
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = new URLSearchParams(await readForm(req));
     const given = (form.get("token") ?? "").trim();
-    if (!isServerToken(given, this.opts.token)) {
+    if (!this.opts.token.matches(given)) {
       this.opts.log.warn("dashboard login refused: wrong token", { remote: req.socket.remoteAddress });
       return this.page(res, 401, "login.html", '<p class="error" role="alert">That is not the server\'s token.</p>');
     }
