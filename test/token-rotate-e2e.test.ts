@@ -7,6 +7,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ApiClient } from "../src/api/client.js";
+import { settledWithin } from "../src/core/wait.js";
 import { freePort } from "../src/supervisor/ports.js";
 import { explained, cli as runCli, type ServerProc, startServer, stopEverything } from "./e2e-harness.js";
 import { cleanup, tmpHome } from "./helpers.js";
@@ -73,6 +74,17 @@ test(
     assert.ok(session.cookie !== undefined);
     const cookieHeaders = { cookie: session.cookie as string };
     assert.equal((await call({ path: "/api/v1/apps", headers: cookieHeaders })).status, 200);
+    // A live stream opened with that session, which the rotation must end too.
+    const streamEnded = new Promise<void>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: httpPort, path: "/events", headers: cookieHeaders }, (res) => {
+        assert.equal(res.statusCode, 200);
+        res.resume();
+        res.on("end", () => resolve());
+        res.on("close", () => resolve());
+      });
+      req.on("error", reject);
+      req.end();
+    });
 
     const rotated = await baton(["token:rotate", "--json"]);
     assert.equal(rotated.code, 0, rotated.stdout + rotated.stderr);
@@ -89,5 +101,6 @@ test(
     assert.equal((await call({ path: "/api/v1/apps", headers: cookieHeaders })).status, 401, "a session from before");
     assert.equal((await signIn(fresh)).status, 303, "dashboard sign-in, new token");
     assert.equal((await baton(["apps", "--json"])).code, 0, "the CLI reads the new token");
+    assert.ok(await settledWithin(streamEnded, 10_000), "the live stream of a session from before was ended");
   }),
 );

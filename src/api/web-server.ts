@@ -62,8 +62,12 @@ export class WebServer {
   private readonly streams = new Set<ServerResponse>();
 
   constructor(private readonly opts: WebServerOptions) {
-    // A rotated token signs everyone out: a session must not outlive the secret it was traded for.
-    opts.token.onRotate(() => this.sessions.endAll());
+    // A rotated token signs everyone out: a session must not outlive the secret it was traded for,
+    // and neither must the live streams opened with one (the page then asks to sign in again).
+    opts.token.onRotate(() => {
+      this.sessions.endAll();
+      for (const res of this.streams) res.end();
+    });
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         opts.log.error("dashboard request failed", { url: req.url, error: String((error as Error)?.message ?? error) });
