@@ -3,16 +3,16 @@
 // app and its domains, on two apps deployed from copies of test/fixtures/apps/web. The tests run in
 // order and share the server: "shop" is the first app (the default one), "blog" the second.
 import assert from "node:assert/strict";
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/core/wait.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
   children,
   type DeployJson,
   explained,
+  fixtureApp,
   type InstanceJson,
   killGroup,
   note,
@@ -23,7 +23,6 @@ import {
 } from "./e2e-harness.js";
 import { cleanup, http, type Reply, tmpHome } from "./helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const DEPLOY_TIMEOUT_MS = 60_000;
 const COMMAND_TIMEOUT_MS = 20_000;
 /** Text only the custom maintenance page has. */
@@ -73,11 +72,7 @@ describe("apps end to end: maintenance, lock, deploys, destroy and domains", () 
 
   /** A fresh copy of the fixture answering GET / with `label` as its version. */
   const variant = (label: string, behaviour: Record<string, unknown> = {}): string => {
-    const dir = join(work, `app-${++serial}-${label}`);
-    cpSync(FIXTURE, dir, { recursive: true });
-    writeFileSync(join(dir, "VERSION"), `${label}\n`);
-    writeFileSync(join(dir, "behaviour.json"), JSON.stringify({ ...behaviour, pidDir }));
-    return dir;
+    return fixtureApp(join(work, `app-${++serial}-${label}`), label, { ...behaviour, pidDir });
   };
 
   /** Every process the fixture ever started whose label starts with `prefix`. */

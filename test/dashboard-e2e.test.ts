@@ -4,7 +4,7 @@
 // split moves during a canary, and a rollback asked for with the button (and confirmed) completes.
 // Screenshots go to test-artifacts/dashboard/ (the path is printed).
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -13,19 +13,18 @@ import { LoadRun } from "../src/load/load.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
   type CliResult,
-  children,
   cli,
   type DeployJson,
   explained,
-  killGroup,
+  fixtureApp,
   note,
   parseJson,
   type ServerProc,
   startServer,
+  stopEverything,
 } from "./e2e-harness.js";
 import { cleanup, http, tmpHome } from "./helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/dashboard/", import.meta.url));
 const CHROMIUM = process.env.BATON_CHROMIUM ?? "/usr/bin/chromium";
 const APP = "shop";
@@ -69,14 +68,7 @@ describe("dashboard in a browser", { skip }, () => {
 
   /** A copy of the fixture app with its VERSION, behaviour and baton section. */
   const variant = (label: string, behaviour: Record<string, unknown>, batonSection: Record<string, unknown>) => {
-    const dir = join(work, `app-${++serial}-${label}`);
-    cpSync(FIXTURE, dir, { recursive: true });
-    writeFileSync(join(dir, "VERSION"), `${label}\n`);
-    writeFileSync(join(dir, "behaviour.json"), JSON.stringify(behaviour));
-    const appJson = JSON.parse(readFileSync(join(dir, "app.json"), "utf8")) as { baton: Record<string, unknown> };
-    appJson.baton = { ...appJson.baton, ...batonSection };
-    writeFileSync(join(dir, "app.json"), JSON.stringify(appJson, null, 2));
-    return dir;
+    return fixtureApp(join(work, `app-${++serial}-${label}`), label, behaviour, { baton: batonSection });
   };
   const deploy = (dir: string): Promise<CliResult> => cli(home, ["deploy", dir, "--app", APP, "--json"], 180_000);
 
@@ -109,11 +101,7 @@ describe("dashboard in a browser", { skip }, () => {
   after(async () => {
     await browser?.close();
     await load?.stop();
-    if (server !== undefined) {
-      await cli(home, ["shutdown"], 30_000);
-      killGroup(server.router.pid);
-    }
-    for (const child of children) child.kill("SIGKILL");
+    await stopEverything(home, server);
     await cleanup();
     if (shots.length > 0) process.stdout.write(`dashboard screenshots: ${ARTIFACTS} (${shots.length} files)\n`);
   });

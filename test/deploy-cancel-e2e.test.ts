@@ -1,25 +1,22 @@
 // `baton deploy:cancel` through the real CLI and server: a queued deploy never runs; a running one
 // stops before its next step with nothing changed for users; one already live is rolled back.
 import assert from "node:assert/strict";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/core/wait.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
-  children,
   type DeployJson,
   explained,
-  killGroup,
+  fixtureApp,
   parseJson,
   cli as runCli,
   type ServerProc,
   startServer,
+  stopEverything,
 } from "./e2e-harness.js";
 import { cleanup, http, tmpHome } from "./helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const home = tmpHome();
 const work = tmpHome();
 let server: ServerProc | undefined;
@@ -27,19 +24,8 @@ let serial = 0;
 const baton = (args: string[], timeoutMs = 60_000) => runCli(home, args, timeoutMs);
 
 /** The fixture app answering `version` = label; `behaviour` and app.json changes as given. */
-function variant(
-  label: string,
-  behaviour: Record<string, unknown> = {},
-  appJson: Record<string, unknown> = {},
-): string {
-  const dir = join(work, `app-${++serial}`);
-  cpSync(FIXTURE, dir, { recursive: true });
-  writeFileSync(join(dir, "VERSION"), `${label}\n`);
-  writeFileSync(join(dir, "behaviour.json"), JSON.stringify(behaviour));
-  const json = JSON.parse(readFileSync(join(dir, "app.json"), "utf8")) as Record<string, unknown>;
-  writeFileSync(join(dir, "app.json"), JSON.stringify({ ...json, ...appJson }));
-  return dir;
-}
+const variant = (label: string, behaviour: Record<string, unknown> = {}, appJson: Record<string, unknown> = {}) =>
+  fixtureApp(join(work, `app-${++serial}`), label, behaviour, appJson);
 
 const deploy = async (dir: string) => parseJson<DeployJson>(await baton(["deploy", dir, "--app", "shop", "--json"]));
 const served = async () =>
@@ -58,9 +44,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server !== undefined) await baton(["shutdown"], 30_000);
-  if (server !== undefined) killGroup(server.router.pid);
-  for (const child of children) child.kill("SIGKILL");
+  await stopEverything(home, server);
   await cleanup();
 });
 

@@ -200,26 +200,32 @@ const WEB_FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import
 
 /**
  * A copy of the fixture web app in `dir` that reports `version` = `label`, with `behaviour`
- * (fixtures/apps/web/server.js lists the switches) and app.json keys replaced by `appJson`.
+ * (fixtures/apps/web/server.js lists the switches) and app.json keys replaced by `appJson`, except
+ * `baton`, whose keys are merged into the fixture's own baton section.
  */
 export function fixtureApp(
   dir: string,
   label: string,
-  behaviour: Record<string, unknown> = {},
+  behaviour: object = {},
   appJson: Record<string, unknown> = {},
 ): string {
   cpSync(WEB_FIXTURE, dir, { recursive: true });
   writeFileSync(join(dir, "VERSION"), `${label}\n`);
   writeFileSync(join(dir, "behaviour.json"), JSON.stringify(behaviour));
   const json = JSON.parse(readFileSync(join(dir, "app.json"), "utf8")) as Record<string, unknown>;
-  writeFileSync(join(dir, "app.json"), JSON.stringify({ ...json, ...appJson }));
+  const baton = {
+    ...(json.baton as Record<string, unknown>),
+    ...(appJson.baton as Record<string, unknown> | undefined),
+  };
+  writeFileSync(join(dir, "app.json"), JSON.stringify({ ...json, ...appJson, baton }));
   return dir;
 }
 
 /** The end of an e2e file: `baton shutdown`, then whatever CLI process is left. */
 export async function stopEverything(home: string, server: ServerProc | undefined): Promise<void> {
   if (server !== undefined) {
-    await cli(home, ["shutdown"], 30_000);
+    const down = await cli(home, ["shutdown"], 30_000);
+    if (down.code !== 0) note(`shutdown failed: ${down.stderr}`);
     killGroup(server.router.pid);
   }
   for (const child of children) child.kill("SIGKILL");

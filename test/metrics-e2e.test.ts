@@ -2,17 +2,24 @@
 // through the router; the exposition is parsed as Prometheus would and each count must be what
 // was sent. Also `baton top`, which shows the same live numbers in a terminal.
 import assert from "node:assert/strict";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/core/wait.js";
 import { freePort } from "../src/supervisor/ports.js";
-import { children, cli, explained, killGroup, note, parseJson, type ServerProc, startServer } from "./e2e-harness.js";
+import {
+  cli,
+  explained,
+  fixtureApp,
+  note,
+  parseJson,
+  type ServerProc,
+  startServer,
+  stopEverything,
+} from "./e2e-harness.js";
 import { cleanup, http, tmpHome } from "./helpers.js";
 import { parsePrometheus, sampleValue } from "./prom-text.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const APP = "shop";
 
 describe("metrics and baton top, end to end", () => {
@@ -31,21 +38,14 @@ describe("metrics and baton top, end to end", () => {
     webPort = await freePort();
     server = await startServer(home, port, process.env, ["--http-port", String(webPort)]);
     token = readFileSync(join(home, "token"), "utf8").trim();
-    const dir = join(work, "app");
-    cpSync(FIXTURE, dir, { recursive: true });
-    writeFileSync(join(dir, "VERSION"), "v1\n");
     // /boom answers 500: the 5xx the router must count.
-    writeFileSync(join(dir, "behaviour.json"), JSON.stringify({ smoke500Path: "/boom" }));
+    const dir = fixtureApp(join(work, "app"), "v1", { smoke500Path: "/boom" });
     const deployed = await cli(home, ["deploy", dir, "--app", APP, "--json"], 120_000);
     assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
   });
 
   after(async () => {
-    if (server !== undefined) {
-      await cli(home, ["shutdown"], 30_000);
-      killGroup(server.router.pid);
-    }
-    for (const child of children) child.kill("SIGKILL");
+    await stopEverything(home, server);
     await cleanup();
   });
 

@@ -2,10 +2,9 @@
 // release's code and config. "shop" is deployed from a copy of test/fixtures/apps/web, then
 // config:set makes v2; the one-offs run in it (or in v1 with --release).
 import assert from "node:assert/strict";
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/core/wait.js";
 import { SqliteStore } from "../src/store/sqlite.js";
 import type { EventRecord } from "../src/store/store.js";
@@ -14,6 +13,7 @@ import {
   children,
   type DeployJson,
   explained,
+  fixtureApp,
   killGroup,
   note,
   parseJson,
@@ -23,7 +23,6 @@ import {
 } from "./e2e-harness.js";
 import { cleanup, tmpHome } from "./helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const DEPLOY_TIMEOUT_MS = 60_000;
 const COMMAND_TIMEOUT_MS = 20_000;
 
@@ -73,10 +72,7 @@ describe("baton run: one-off processes with a release's code and config", () => 
 
   before(async () => {
     server = await startServer(home, await freePort());
-    const dir = join(work, "shop");
-    cpSync(FIXTURE, dir, { recursive: true });
-    writeFileSync(join(dir, "VERSION"), "shop-fixture-1\n");
-    writeFileSync(join(dir, "behaviour.json"), JSON.stringify({ pidDir }));
+    const dir = fixtureApp(join(work, "shop"), "shop-fixture-1", { pidDir });
     const deployed = await baton(["deploy", dir, "--app", "shop", "--json"], DEPLOY_TIMEOUT_MS);
     assert.equal(deployed.code, 0, deployed.stderr);
     assert.equal(parseJson<DeployJson>(deployed).version, 1);

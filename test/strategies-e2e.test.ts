@@ -4,30 +4,27 @@
 // and `baton rollback` while the old release is on standby. Every answer of the fixture app carries
 // X-Version, so the load client counts which release served each request.
 import assert from "node:assert/strict";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/core/wait.js";
 import { LoadRun, type Sample, summarize } from "../src/load/load.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
   type CliResult,
-  children,
   type DeployJson,
   explained,
+  fixtureApp,
   type InstanceJson,
-  killGroup,
   note,
   parseJson,
   cli as runCli,
   type ServerProc,
   type StepJson,
   startServer,
+  stopEverything,
 } from "./e2e-harness.js";
 import { cleanup, tmpHome } from "./helpers.js";
 
-const FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));
 const APP = "shop";
 const DEPLOY_TIMEOUT_MS = 120_000;
 /** A share measured over this many requests is within a few points of its weight by chance alone. */
@@ -62,17 +59,10 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
 
   /** A copy of the fixture: its VERSION, behaviour, formation and baton section. */
   const variant = (label: string, behaviour: Behaviour, batonSection: Record<string, unknown>, web = 2): string => {
-    const dir = join(work, `app-${++serial}-${label}`);
-    cpSync(FIXTURE, dir, { recursive: true });
-    writeFileSync(join(dir, "VERSION"), `${label}\n`);
-    writeFileSync(join(dir, "behaviour.json"), JSON.stringify(behaviour));
-    const appJson = JSON.parse(readFileSync(join(dir, "app.json"), "utf8")) as Record<string, unknown> & {
-      baton: Record<string, unknown>;
-    };
-    appJson.formation = { web: { quantity: web } };
-    appJson.baton = { ...appJson.baton, ...batonSection };
-    writeFileSync(join(dir, "app.json"), JSON.stringify(appJson, null, 2));
-    return dir;
+    return fixtureApp(join(work, `app-${++serial}-${label}`), label, behaviour, {
+      formation: { web: { quantity: web } },
+      baton: batonSection,
+    });
   };
 
   const deploy = async (dir: string): Promise<{ result: CliResult; json: DeployJson; from: number; to: number }> => {
@@ -138,12 +128,7 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
 
   after(async () => {
     await load?.stop();
-    if (server !== undefined) {
-      const down = await baton(["shutdown"], 30_000);
-      if (down.code !== 0) note(`shutdown failed: ${down.stderr}`);
-    }
-    if (server !== undefined) killGroup(server.router.pid);
-    for (const child of children) child.kill("SIGKILL");
+    await stopEverything(home, server);
     await cleanup();
   });
 

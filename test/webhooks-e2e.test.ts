@@ -12,13 +12,12 @@ import { waitFor } from "../src/core/wait.js";
 import { sign } from "../src/deploy/webhooks.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
-  children,
   type DeployJson,
-  killGroup,
   parseJson,
   cli as runCli,
   type ServerProc,
   startServer,
+  stopEverything,
 } from "./e2e-harness.js";
 import { cleanup, tmpHome } from "./helpers.js";
 
@@ -45,9 +44,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server !== undefined) await baton(["shutdown"], 30_000);
-  if (server !== undefined) killGroup(server.router.pid);
-  for (const child of children) child.kill("SIGKILL");
+  await stopEverything(home, server);
   await new Promise<void>((resolve) => receiver.close(() => resolve()));
   await cleanup();
 });
