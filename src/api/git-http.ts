@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from "node:path";
 import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { closeServer } from "../core/json-http.js";
+import { closeServer, listenTcp, tcpPort } from "../core/json-http.js";
 import type { Logger } from "../core/log.js";
 import { gitFreeEnv, repoPath } from "./git-repo.js";
 import type { ServerToken } from "./token.js";
@@ -53,18 +53,11 @@ export class GitHttpServer {
 
   /** Listen on host:port (port 0: any free one); resolves with the port. */
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve(this.port ?? port);
-      });
-    });
+    return listenTcp(this.server, port, host);
   }
 
   get port(): number | undefined {
-    const address = this.server.address();
-    return typeof address === "object" && address !== null ? address.port : undefined;
+    return tcpPort(this.server);
   }
 
   /** Stop listening and cut the open pushes: their git processes are killed (their deploys go on). */

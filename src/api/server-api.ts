@@ -231,13 +231,11 @@ export class ServerApi {
         async () => {
           if (restartRouter === undefined) throw new BatonError("BATON_USAGE", "this server cannot restart its router");
           // Routing changes a running deploy made during the handoff could miss the successor.
-          for (const { name } of store.listApps()) {
-            const deploy = plane.runningDeploy(name);
-            if (deploy !== undefined)
-              throw new BatonError("BATON_DEPLOY_IN_PROGRESS", `deploy ${deploy} of "${name}" is running`, {
-                hint: "restart the router once it has finished (baton status)",
-              });
-          }
+          const [running] = plane.runningDeploys();
+          if (running !== undefined)
+            throw new BatonError("BATON_DEPLOY_IN_PROGRESS", `deploy ${running.id} of "${running.app}" is running`, {
+              hint: "restart the router once it has finished (baton status)",
+            });
           return restartRouter();
         },
       ],

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { BatonError } from "../core/errors.js";
-import { closeServer, replyError } from "../core/json-http.js";
+import { closeServer, listenTcp, replyError, tcpPort } from "../core/json-http.js";
 import type { Logger } from "../core/log.js";
 import type { EventLog } from "../deploy/events.js";
 import type { Metrics } from "../observe/metrics.js";
@@ -77,18 +77,11 @@ export class WebServer {
   }
 
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve(this.port ?? port);
-      });
-    });
+    return listenTcp(this.server, port, host);
   }
 
   get port(): number | undefined {
-    const address = this.server.address();
-    return typeof address === "object" && address !== null ? address.port : undefined;
+    return tcpPort(this.server);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import { type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
+import { Server as NetServer } from "node:net";
 import { BatonError, errorFromJSON } from "./errors.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -127,4 +128,30 @@ export function callJson<T>(call: JsonCall): Promise<T> {
     req.on("error", (error) => reject(call.unreachable(error)));
     req.end(payload);
   });
+}
+
+/** Listen on TCP; resolves with the port (the chosen one when `port` is 0). */
+export function listenTcp(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(tcpPort(server) ?? port);
+    });
+  });
+}
+
+/** The port a TCP server listens on; undefined before listen() and after close(). */
+export function tcpPort(server: Server): number | undefined {
+  const address = server.address();
+  return typeof address === "object" && address !== null ? address.port : undefined;
+}
+
+/**
+ * Stop accepting connections and keep the open ones. net.Server's close, not http.Server's: the
+ * latter also cuts idle keep-alive connections at once, racing clients about to reuse them (and
+ * a unix listener's socket file is removed either way: libuv unlinks it on close).
+ */
+export function stopAccepting(server: Server): void {
+  NetServer.prototype.close.call(server);
 }

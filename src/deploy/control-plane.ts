@@ -170,6 +170,11 @@ export class ControlPlane {
     return this.running.get(app)?.id;
   }
 
+  /** Every deploy running now, by app. */
+  runningDeploys(): Array<{ app: string; id: number }> {
+    return [...this.running].map(([app, { id }]) => ({ app, id }));
+  }
+
   /**
    * `baton deploy:cancel`: a queued deploy never runs; a running one stops before its next step
    * if it has not switched (nothing changed for users); during its canary or bake it is aborted

@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { Server as NetServer } from "node:net";
 import { BatonError } from "../core/errors.js";
-import { closeServer, listenUnix, readJsonBody, replyError, replyJson } from "../core/json-http.js";
+import { closeServer, listenUnix, readJsonBody, replyError, replyJson, stopAccepting } from "../core/json-http.js";
 import type { AppRouteSpec } from "./app-route.js";
 import type { RouterOps } from "./ops.js";
 import type { RouterOptions } from "./options.js";
@@ -126,7 +125,7 @@ export class AdminApi {
    * this still has to be answered on one.
    */
   stopListening(): void {
-    NetServer.prototype.close.call(this.server);
+    stopAccepting(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

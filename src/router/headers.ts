@@ -71,8 +71,9 @@ export function forwardRequestHeaders(
   upgrade: boolean,
   trustedProxies: TrustedProxies,
 ): ForwardedRequestHeaders {
+  const peer = req.socket.remoteAddress;
   // A trusted proxy's X-Forwarded-* are kept (its client, its scheme); anyone else's are dropped.
-  const trusted = trustedProxies.has(req.socket.remoteAddress);
+  const trusted = trustedProxies.has(peer);
   const raw = req.rawHeaders;
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -116,7 +117,7 @@ export function forwardRequestHeaders(
     }
     out.push(name, value);
   }
-  const clientAddress = normalizeAddress(req.socket.remoteAddress);
+  const clientAddress = normalizeAddress(peer);
   requestId ??= randomUUID();
   out.push(
     "X-Forwarded-For",

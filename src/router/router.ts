@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { BatonError } from "../core/errors.js";
+import { stopAccepting } from "../core/json-http.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { settledWithin } from "../core/wait.js";
 import { AccessLog } from "./access-log.js";
@@ -160,10 +161,9 @@ export class Router {
   private async retire(): Promise<void> {
     this.retiring = true;
     this.state = "closing";
-    // net.Server's close, not http.Server's, which would also cut idle connections at once.
-    const connectionsClosed = new Promise<void>((resolve) =>
-      NetServer.prototype.close.call(this.server, () => resolve()),
-    );
+    // "close" comes once the last client connection has ended.
+    const connectionsClosed = new Promise<void>((resolve) => this.server.once("close", () => resolve()));
+    stopAccepting(this.server);
     const targets = this.allTargets();
     const window = this.options.streamCloseWindowMs;
     const timers = targets
