@@ -9,6 +9,7 @@ export const summary = "run the router (data plane) in the foreground";
 
 export const usage = `baton router [--port 8080] [--host 0.0.0.0] [--home DIR] [--workers N]
              [--hold-timeout MS] [--drain-timeout MS] [--connect-timeout MS] [--response-timeout MS]
+             [--headers-timeout MS] [--body-timeout MS]
              [--access-log FILE|-] [--trusted-proxy ADDRESS|CIDR ...]
 
 Runs baton's router: the public HTTP listener that routes by Host to app instances, and its admin
@@ -17,6 +18,11 @@ DIR/router-table.json on every change and restored at start. SIGTERM or SIGINT c
 
 --workers N runs N proxy processes on the same port behind one admin API (node:cluster); every
 routing change reaches all of them before the admin call returns. Default 1.
+
+--headers-timeout (default 20000) is how long a client has to send its request headers, and
+--body-timeout (default 60000) the longest pause allowed in a request body; then it gets a 408
+and its connection is closed (slowloris clients). A body of known length up to 64 KiB is read
+whole before an instance is chosen, so a slow client never holds an instance's connection.
 
 --access-log appends one JSON line per request (request id, app, release, target, method, path,
 status, ms, attempts) to FILE, or writes them to stdout with "-". Off by default.
@@ -35,6 +41,8 @@ export async function run(argv: string[]): Promise<number> {
     "drain-timeout": { type: "string" },
     "connect-timeout": { type: "string" },
     "response-timeout": { type: "string" },
+    "headers-timeout": { type: "string" },
+    "body-timeout": { type: "string" },
     "access-log": { type: "string" },
     "trusted-proxy": { type: "string", multiple: true },
   });
@@ -47,6 +55,8 @@ export async function run(argv: string[]): Promise<number> {
     drainTimeoutMs: intOption(values["drain-timeout"], "drain-timeout"),
     connectTimeoutMs: intOption(values["connect-timeout"], "connect-timeout"),
     responseHeadersTimeoutMs: intOption(values["response-timeout"], "response-timeout"),
+    clientHeadersTimeoutMs: intOption(values["headers-timeout"], "headers-timeout"),
+    clientBodyTimeoutMs: intOption(values["body-timeout"], "body-timeout"),
     accessLog: values["access-log"],
     trustedProxies: listOption(values["trusted-proxy"]),
   };

@@ -27,6 +27,10 @@ export const ERROR_CATALOG = {
   },
   BATON_ROUTER_BAD_REQUEST: { status: 400, summary: "The request was malformed and was not forwarded." },
   BATON_ROUTER_HEADERS_TOO_LARGE: { status: 431, summary: "The request headers were too large." },
+  BATON_ROUTER_CLIENT_TIMEOUT: {
+    status: 408,
+    summary: "The client did not send its request headers or body in time.",
+  },
   BATON_ROUTER_UNREACHABLE: { status: 503, summary: "The router's admin socket did not answer." },
   BATON_ADMIN_NOT_FOUND: { status: 404, summary: "The app or pool named in the admin request does not exist." },
   BATON_ADMIN_CONFLICT: { status: 409, summary: "The admin request conflicts with the current routing state." },

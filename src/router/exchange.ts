@@ -20,6 +20,8 @@ export interface ExchangeContext {
   readonly localPort: number;
   readonly connectTimeoutMs: number;
   readonly responseHeadersTimeoutMs: number;
+  /** Longest pause allowed between two reads of a request body. */
+  readonly clientBodyTimeoutMs: number;
   readonly maxConnectAttempts: number;
   /** Peers whose X-Forwarded-* headers are kept. */
   readonly trustedProxies: TrustedProxies;
@@ -53,6 +55,9 @@ export class Exchange implements Waiter, InFlight {
   private readonly hasBody: boolean;
   /** The client sent a chunked body: it is re-chunked towards the instance. */
   private readonly chunked: boolean;
+  /** A small body of known length, read whole before an instance is chosen (see start()). */
+  private readonly bufferFirst: boolean;
+  private bodyTimer: NodeJS.Timeout | undefined;
   private readonly idempotent: boolean;
   private attempt: Attempt | undefined;
   private attempts = 0;
@@ -79,6 +84,7 @@ export class Exchange implements Waiter, InFlight {
     const cl = forwarded.contentLength;
     this.chunked = forwarded.chunked;
     this.hasBody = this.chunked || (cl !== undefined && cl !== "0");
+    this.bufferFirst = this.hasBody && !this.chunked && Number(cl) <= REPLAY_LIMIT_BYTES;
     this.idempotent = IDEMPOTENT.has(req.method ?? "GET");
     const h = forwarded.headers;
     let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
@@ -88,8 +94,15 @@ export class Exchange implements Waiter, InFlight {
     res.on("close", this.onClientClose);
   }
 
+  /**
+   * A small body of known length is read whole before any instance is chosen, as nginx and
+   * HAProxy can: a client that trickles it (slowloris) ties up only its own socket, never an
+   * instance's connection, and the request can go to another Target whatever happens to the
+   * first. Bigger and chunked bodies (uploads, streams) go to the instance as they arrive.
+   */
   start(): void {
-    this.route();
+    if (this.bufferFirst) this.readBody();
+    else this.route();
   }
 
   // ---- choosing a Target, holding ----
@@ -172,15 +185,20 @@ export class Exchange implements Waiter, InFlight {
       return;
     }
     if (!this.bodyReading) {
-      this.bodyReading = true;
-      // Bound here, not as class fields: most requests have no body and should not pay for them.
-      this.req.on("data", (chunk: Buffer) => this.onBodyData(chunk));
-      this.req.on("end", () => this.onBodyEnd());
+      this.readBody();
       return;
     }
     for (const chunk of this.bodyChunks ?? []) this.writeBody(attempt, chunk);
     if (this.bodyEnded) this.endBody(attempt);
     else this.req.resume();
+  }
+
+  private readBody(): void {
+    this.bodyReading = true;
+    // Bound here, not as class fields: most requests have no body and should not pay for them.
+    this.req.on("data", (chunk: Buffer) => this.onBodyData(chunk));
+    this.req.on("end", () => this.onBodyEnd());
+    this.bodyTimer = setTimeout(this.onBodyTimeout, this.ctx.clientBodyTimeoutMs);
   }
 
   private writeBody(attempt: Attempt, chunk: Buffer): boolean {
@@ -196,9 +214,11 @@ export class Exchange implements Waiter, InFlight {
       if (this.bodyBytes > REPLAY_LIMIT_BYTES) this.bodyChunks = null;
       else this.bodyChunks.push(chunk);
     }
+    this.bodyTimer?.refresh();
     const attempt = this.attempt;
     if (attempt === undefined || !attempt.open) {
-      this.req.pause();
+      // A body read before routing keeps coming; one meant for a connection waits for it.
+      if (!this.bufferFirst) this.req.pause();
       return;
     }
     if (chunk.length > 0 && !this.writeBody(attempt, chunk)) {
@@ -209,8 +229,42 @@ export class Exchange implements Waiter, InFlight {
 
   private onBodyEnd(): void {
     this.bodyEnded = true;
-    if (this.attempt !== undefined) this.endBody(this.attempt);
+    this.clearBodyTimer();
+    if (this.bufferFirst) this.route();
+    else if (this.attempt !== undefined) this.endBody(this.attempt);
   }
+
+  private clearBodyTimer(): void {
+    if (this.bodyTimer === undefined) return;
+    clearTimeout(this.bodyTimer);
+    this.bodyTimer = undefined;
+  }
+
+  /**
+   * The client paused its body longer than the body timeout: a 408, and the connection closed
+   * (the rest of the body would be read as a next request). A body being streamed to an instance
+   * is cut there too, so a slow client holds no instance connection past the timeout.
+   */
+  private readonly onBodyTimeout = (): void => {
+    this.bodyTimer = undefined;
+    if (this.finished || this.bodyEnded) return;
+    if (this.req.isPaused()) {
+      // The router paused it (the instance reads slowly, or a retry is being set up): not the client's doing.
+      this.bodyTimer = setTimeout(this.onBodyTimeout, this.ctx.clientBodyTimeoutMs);
+      return;
+    }
+    const attempt = this.attempt;
+    this.attempt = undefined;
+    if (attempt !== undefined) {
+      attempt.release();
+      attempt.abandon();
+    }
+    this.res.shouldKeepAlive = false;
+    this.res.once("finish", () => this.req.socket.destroy());
+    this.answer("BATON_ROUTER_CLIENT_TIMEOUT", attempt?.stats, {
+      detail: `The request body stopped arriving for ${Math.round(this.ctx.clientBodyTimeoutMs / 1000)} s.`,
+    });
+  };
 
   private endBody(attempt: Attempt): void {
     if (this.chunked) attempt.write(LAST_CHUNK);
@@ -337,6 +391,7 @@ export class Exchange implements Waiter, InFlight {
   }
 
   private readonly onClientClose = (): void => {
+    this.clearBodyTimer();
     if (this.finished) return;
     // The client went away first: stop the work upstream too.
     this.finished = true;
@@ -383,6 +438,8 @@ export class Exchange implements Waiter, InFlight {
       stats === undefined ? null : (this.previousTarget?.id ?? null),
       this.res.statusCode,
     );
+    if (code === "BATON_ROUTER_CLIENT_TIMEOUT") return;
+    this.clearBodyTimer();
     if (this.hasBody && !this.req.readableEnded) this.req.resume();
   }
 }

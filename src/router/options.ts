@@ -36,6 +36,12 @@ export interface RouterUserOptions {
   clientKeepAliveTimeoutMs?: number;
   /** A client must send its request headers within this (slowloris guard). */
   clientHeadersTimeoutMs?: number;
+  /**
+   * A client sending a request body must not pause longer than this between two reads
+   * (slowloris on the body); then it gets a 408 and the instance, if the body was being
+   * streamed to one, has its connection cut.
+   */
+  clientBodyTimeoutMs?: number;
   maxHeaderBytes?: number;
   drainTimeoutMs?: number;
   /** Window over which long connections of a drained Target are closed, to avoid a reconnect storm. */
@@ -66,6 +72,7 @@ const DEFAULTS = {
   responseHeadersTimeoutMs: 60_000,
   clientKeepAliveTimeoutMs: 65_000,
   clientHeadersTimeoutMs: 20_000,
+  clientBodyTimeoutMs: 60_000,
   maxHeaderBytes: 32 * 1024,
   drainTimeoutMs: 30_000,
   streamCloseWindowMs: 2_000,
@@ -93,6 +100,7 @@ export function resolveRouterOptions(user: RouterUserOptions = {}): RouterOption
   intIn("responseHeadersTimeoutMs", 1, 3_600_000);
   intIn("clientKeepAliveTimeoutMs", 1, 3_600_000);
   intIn("clientHeadersTimeoutMs", 1, 600_000);
+  intIn("clientBodyTimeoutMs", 1, 3_600_000);
   intIn("maxHeaderBytes", 1024, 1024 * 1024);
   intIn("drainTimeoutMs", 0, 3_600_000);
   intIn("streamCloseWindowMs", 0, 600_000);

@@ -12,6 +12,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   BATON_ROUTER_UPSTREAM_TIMEOUT: "Gateway timeout",
   BATON_ROUTER_BAD_REQUEST: "Bad request",
   BATON_ROUTER_HEADERS_TOO_LARGE: "Request headers too large",
+  BATON_ROUTER_CLIENT_TIMEOUT: "Request timeout",
 };
 
 export interface PageOptions {

@@ -59,8 +59,11 @@ export class Router {
       {
         keepAliveTimeout: o.clientKeepAliveTimeoutMs,
         headersTimeout: o.clientHeadersTimeoutMs,
+        // Node checks the headers timeout on this interval (30 s by default), so a slowloris
+        // client could hold a socket up to 30 s past it.
+        connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(o.clientHeadersTimeoutMs / 4))),
         // Whole-request time limits would cut long uploads and streams; slow clients are caught
-        // by the headers timeout and by the socket's idle timeout below.
+        // by the headers timeout and by the body timeout (exchange.ts).
         requestTimeout: 0,
         maxHeaderSize: o.maxHeaderBytes,
         insecureHTTPParser: false,
@@ -220,6 +223,7 @@ export class Router {
       localPort,
       connectTimeoutMs: o.connectTimeoutMs,
       responseHeadersTimeoutMs: o.responseHeadersTimeoutMs,
+      clientBodyTimeoutMs: o.clientBodyTimeoutMs,
       maxConnectAttempts: o.maxConnectAttempts,
       trustedProxies: this.trustedProxies,
       accessLog: this.accessLog,
@@ -274,7 +278,9 @@ export class Router {
     }
     if (error.code === "HPE_HEADER_OVERFLOW") sendPageOnSocket(socket, "BATON_ROUTER_HEADERS_TOO_LARGE");
     else if (error.code === "ERR_HTTP_REQUEST_TIMEOUT" || error.code === "ERR_HTTP_HEADERS_TIMEOUT") {
-      socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      sendPageOnSocket(socket, "BATON_ROUTER_CLIENT_TIMEOUT", undefined, {
+        detail: `The request headers did not arrive within ${Math.round(this.options.clientHeadersTimeoutMs / 1000)} s.`,
+      });
     } else sendPageOnSocket(socket, "BATON_ROUTER_BAD_REQUEST");
   };
 }
