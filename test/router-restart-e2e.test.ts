@@ -22,7 +22,7 @@ const home = tmpHome();
 const work = tmpHome();
 let server: ServerProc | undefined;
 const baton = (args: string[], timeoutMs = 60_000) => runCli(home, args, timeoutMs);
-const routerPid = async () => (await new ApiClient(home).get<{ routerPid: number }>("/v1/health", 5_000)).routerPid;
+const routerPid = async () => (await ApiClient.local(home).get<{ routerPid: number }>("/v1/health", 5_000)).routerPid;
 
 before(async () => {
   server = await startServer(home, await freePort());

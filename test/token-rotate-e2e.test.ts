@@ -57,7 +57,7 @@ const signIn = async (token: string) => {
 
 before(async () => {
   server = await startServer(home, await freePort(), process.env, ["--http-port", "0"]);
-  httpPort = (await new ApiClient(home).get<{ httpPort: number }>("/v1/health", 5_000)).httpPort;
+  httpPort = (await ApiClient.local(home).get<{ httpPort: number }>("/v1/health", 5_000)).httpPort;
 });
 
 after(async () => {

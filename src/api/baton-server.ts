@@ -12,6 +12,7 @@ import { TrafficSampler } from "../observe/traffic.js";
 import { SqliteStore } from "../store/sqlite.js";
 import { LogRotation } from "../supervisor/log-rotation.js";
 import { pidAlive } from "../supervisor/process-info.js";
+import type { ApiTls } from "./api-tls.js";
 import { ApiClient } from "./client.js";
 import { GitHttpServer } from "./git-http.js";
 import { ServerApi } from "./server-api.js";
@@ -35,6 +36,10 @@ export interface BatonServerOptions {
   accessLog?: boolean;
   /** `--trusted-proxy`: peers whose X-Forwarded-* headers a router started here keeps. */
   trustedProxies?: string[];
+  /** `--api-port`: the API over TLS on TCP too (0: any free one); off when undefined. */
+  apiPort?: number;
+  apiHost?: string;
+  apiTls?: ApiTls;
   /** `--log-max-mb`: each log (instances', router's, access, server's) is rotated past this size. */
   logMaxBytes?: number;
   log: Logger;
@@ -72,7 +77,9 @@ export class BatonServer {
     const paths = serverPaths(home);
     if (
       existsSync(paths.token) &&
-      (await new ApiClient(home).get("/v1/health", 2_000).catch(() => undefined)) !== undefined
+      (await ApiClient.local(home)
+        .get("/v1/health", 2_000)
+        .catch(() => undefined)) !== undefined
     ) {
       throw new BatonError("BATON_USAGE", `a baton server already runs for ${home}`, {
         hint: "stop it with `baton shutdown --keep-running`, or use another --home",
@@ -108,12 +115,14 @@ export class BatonServer {
         uptimeMs: Date.now() - started,
         ...this.gitAddress(),
         ...this.httpAddress(),
+        ...this.apiAddress(),
       }),
       (keepRunning) => void this.shutdown(keepRunning),
       this.traffic,
       () => this.restartRouter(),
     );
     if (this.opts.httpPort !== undefined) await this.listenHttp(token, this.api);
+    if (this.opts.apiPort !== undefined) await this.listenApiTls(this.api);
     await this.api.listen(paths.socket);
     writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 });
   }
@@ -154,6 +163,33 @@ export class BatonServer {
     return port === undefined
       ? { httpHost: null, httpPort: null }
       : { httpHost: this.opts.httpHost ?? "127.0.0.1", httpPort: port };
+  }
+
+  /** Where the TLS API is, for health and `baton server`: nulls when the port is off. */
+  apiAddress(): { apiHost: string | null; apiPort: number | null } {
+    const port = this.api?.tlsPort;
+    return port === undefined
+      ? { apiHost: null, apiPort: null }
+      : { apiHost: this.opts.apiHost ?? "127.0.0.1", apiPort: port };
+  }
+
+  private async listenApiTls(api: ServerApi): Promise<void> {
+    const host = this.opts.apiHost ?? "127.0.0.1";
+    const tls = this.opts.apiTls;
+    if (tls === undefined) throw new BatonError("BATON_USAGE", "--api-port needs --api-cert and --api-key");
+    try {
+      await api.listenTls(this.opts.apiPort ?? 0, host, tls);
+    } catch (error) {
+      await this.close();
+      throw new BatonError(
+        "BATON_USAGE",
+        `cannot serve the API on ${host}:${this.opts.apiPort}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: "choose another --api-port, or leave it out",
+        },
+      );
+    }
   }
 
   private async listenHttp(token: ServerToken, api: ServerApi): Promise<void> {

@@ -1,28 +1,43 @@
 import { readFileSync } from "node:fs";
-import { request } from "node:http";
 import { hostname } from "node:os";
+import { describeEndpoint, type Endpoint, httpsEndpoint, openRequest } from "../core/endpoint.js";
 import { BatonError } from "../core/errors.js";
 import { callJson, errorFromBody } from "../core/json-http.js";
 import { cliUser } from "../core/who.js";
 import { serverPaths } from "../deploy/paths.js";
 import type { EventRecord } from "../store/store.js";
 
-/** The CLI's only way to the server: its API on `<home>/server.sock`, with `<home>/token`. */
+/**
+ * The CLI's only way to the server: its API on `<home>/server.sock` with `<home>/token`, or, from
+ * another machine, its TLS-only TCP API (`baton server --api-port`) named by BATON_SERVER.
+ */
 export class ApiClient {
-  private readonly socketPath: string;
-  private readonly token: string;
+  private constructor(
+    private readonly endpoint: Endpoint,
+    private readonly token: string,
+  ) {}
 
-  constructor(home: string) {
+  /** The server of this home, on its unix socket. */
+  static local(home: string): ApiClient {
     const paths = serverPaths(home);
-    this.socketPath = paths.socket;
     try {
-      this.token = readFileSync(paths.token, "utf8").trim();
+      return new ApiClient({ socketPath: paths.socket }, readFileSync(paths.token, "utf8").trim());
     } catch (error) {
       throw new BatonError("BATON_SERVER_UNREACHABLE", `no baton server token in ${home}`, {
         cause: error,
         hint: "start the server first (`baton server`, or `baton server --detach`) with the same --home",
       });
     }
+  }
+
+  /**
+   * What a CLI command talks to: the server named by BATON_SERVER (https://HOST:PORT, with
+   * BATON_TOKEN or BATON_TOKEN_FILE, and BATON_CA for a private CA) when it is set, else this home's.
+   */
+  static forCli(home: string, env: NodeJS.ProcessEnv = process.env): ApiClient {
+    const address = env.BATON_SERVER;
+    if (address === undefined || address === "") return ApiClient.local(home);
+    return new ApiClient(httpsEndpoint(address, env.BATON_CA), remoteToken(env));
   }
 
   get<T>(path: string, timeoutMs = 30_000): Promise<T> {
@@ -51,9 +66,9 @@ export class ApiClient {
   ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const payload = JSON.stringify(body);
-      const req = request(
+      const req = openRequest(
+        this.endpoint,
         {
-          socketPath: this.socketPath,
           method,
           path,
           headers: { ...this.auth(), "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) },
@@ -107,7 +122,7 @@ export class ApiClient {
   /** Raw text stream (logs); resolves when the server ends it or `signal` aborts. */
   text(path: string, onText: (text: string) => void, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, method: "GET", path, headers: this.auth(), signal }, (res) => {
+      const req = openRequest(this.endpoint, { method: "GET", path, headers: this.auth(), signal }, (res) => {
         res.setEncoding("utf8");
         res.on("data", onText);
         res.on("end", () => resolve());
@@ -120,7 +135,7 @@ export class ApiClient {
 
   private call<T>(method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
     return callJson<T>({
-      socketPath: this.socketPath,
+      endpoint: this.endpoint,
       method,
       path,
       body,
@@ -135,7 +150,18 @@ export class ApiClient {
   }
 
   private unreachable(cause: Error): BatonError {
-    return new BatonError("BATON_SERVER_UNREACHABLE", `the baton server did not answer on ${this.socketPath}`, {
+    const where = describeEndpoint(this.endpoint);
+    if (!("socketPath" in this.endpoint)) {
+      return new BatonError(
+        "BATON_SERVER_UNREACHABLE",
+        `the baton server did not answer on ${where}: ${cause.message}`,
+        {
+          cause,
+          hint: "check BATON_SERVER and that the server runs with --api-port; for a certificate of your own CA set BATON_CA to its file",
+        },
+      );
+    }
+    return new BatonError("BATON_SERVER_UNREACHABLE", `the baton server did not answer on ${where}`, {
       cause,
       hint: "is `baton server` running with this --home? Start it with `baton server --detach`",
     });
@@ -148,4 +174,20 @@ let cachedActor: string | undefined;
 function actor(): string {
   cachedActor ??= `${cliUser()}@${hostname()}`;
   return cachedActor;
+}
+
+/** The token for a remote server: BATON_TOKEN, or the first line of BATON_TOKEN_FILE. */
+function remoteToken(env: NodeJS.ProcessEnv): string {
+  if (env.BATON_TOKEN !== undefined && env.BATON_TOKEN !== "") return env.BATON_TOKEN.trim();
+  const file = env.BATON_TOKEN_FILE;
+  if (file !== undefined && file !== "") {
+    try {
+      return readFileSync(file, "utf8").trim();
+    } catch (error) {
+      throw new BatonError("BATON_USAGE", `cannot read BATON_TOKEN_FILE ${file}`, { cause: error });
+    }
+  }
+  throw new BatonError("BATON_USAGE", "BATON_SERVER is set but no token is", {
+    hint: "set BATON_TOKEN_FILE to a copy of the server's <home>/token (mode 0600), or BATON_TOKEN",
+  });
 }

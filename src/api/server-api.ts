@@ -1,13 +1,15 @@
 import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { BatonError } from "../core/errors.js";
-import { closeServer, listenUnix, readJsonBody, replyError, replyJson } from "../core/json-http.js";
+import { closeServer, listenTcp, listenUnix, readJsonBody, replyError, replyJson, tcpPort } from "../core/json-http.js";
 import { maintenanceView } from "../deploy/app-admin.js";
 import type { ControlPlane } from "../deploy/control-plane.js";
 import { appPaths } from "../deploy/paths.js";
 import type { TrafficSampler } from "../observe/traffic.js";
 import type { DeployKind, DeployRecord, EventRecord } from "../store/store.js";
 import { followFile, readLastLines } from "../supervisor/logs.js";
+import type { ApiTls } from "./api-tls.js";
 import { appAdminRoutes } from "./app-routes.js";
 import { createAppRepo, pushedCommit, pushedSource } from "./git-repo.js";
 import { runRoutes } from "./run-routes.js";
@@ -256,8 +258,25 @@ export class ServerApi {
     return listenUnix(this.server, socketPath);
   }
 
-  close(): Promise<void> {
-    return closeServer(this.server);
+  private tlsServer: HttpsServer | undefined;
+
+  /** The same API over TLS on TCP (`--api-port`), for CLIs on other machines; same token. */
+  async listenTls(port: number, host: string, tls: ApiTls): Promise<number> {
+    const server = createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, (req, res) => void this.handle(req, res));
+    const bound = await listenTcp(server, port, host);
+    this.tlsServer = server;
+    return bound;
+  }
+
+  get tlsPort(): number | undefined {
+    return this.tlsServer === undefined ? undefined : tcpPort(this.tlsServer);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([
+      closeServer(this.server),
+      ...(this.tlsServer === undefined ? [] : [closeServer(this.tlsServer)]),
+    ]);
   }
 
   private deploy(id: number): Record<string, unknown> {
@@ -379,7 +398,9 @@ export class ServerApi {
    * pusher); the token is what authorised it. Request bodies stay out: they can hold config values.
    */
   private audit(req: IncomingMessage, path: string, body: Record<string, unknown>): void {
-    const actor = String(req.headers["x-baton-actor"] ?? "unknown").slice(0, 200);
+    const said = String(req.headers["x-baton-actor"] ?? "unknown").slice(0, 200);
+    // Over the TCP API the caller's name is only what it says: the address it came from is added.
+    const actor = "encrypted" in req.socket ? `${said} via ${req.socket.remoteAddress ?? "?"}` : said;
     const app = /^\/v1\/apps\/([^/]+)/.exec(path)?.[1];
     const source = body.source as Record<string, unknown> | undefined;
     const pushedBy = typeof source?.pushedBy === "string" ? source.pushedBy : undefined;

@@ -11,7 +11,7 @@ export const COMMON_OPTIONS = {
 export const APP_OPTION = { app: { type: "string", short: "a" } } as const;
 
 export function client(home: string | undefined): ApiClient {
-  return new ApiClient(resolveHome(home));
+  return ApiClient.forCli(resolveHome(home));
 }
 
 export function requireApp(app: string | undefined): string {

@@ -66,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     api = await waitFor(
       "the server's API",
       async () => {
-        const client = new ApiClient(home);
+        const client = ApiClient.local(home);
         return (await client.get("/v1/health", 2_000)) ? client : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100 },

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { type ApiTls, loadApiTls } from "../api/api-tls.js";
 import { BatonServer } from "../api/baton-server.js";
 import { ApiClient } from "../api/client.js";
 import { BatonError } from "../core/errors.js";
@@ -15,6 +16,7 @@ export const summary = "run the control plane and the router on this host";
 
 export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--git-port PORT [--git-host 127.0.0.1]]
              [--http-port PORT [--http-host 127.0.0.1]] [--access-log] [--log-max-mb 64]
+             [--api-port PORT --api-cert FILE --api-key FILE [--api-host 127.0.0.1]]
              [--trusted-proxy ADDRESS|CIDR ...] [--home DIR] [--detach] [--json]
 
 Runs baton's control plane in the foreground: its API on DIR/server.sock (token in DIR/token,
@@ -27,6 +29,10 @@ password; push only), on 127.0.0.1 unless --git-host says otherwise: Basic auth 
 clear, so expose it only behind TLS (a reverse proxy).
 --http-port serves the dashboard (sign in with the token) and Prometheus metrics at /metrics
 (Authorization: Bearer <token>) on 127.0.0.1 unless --http-host says otherwise.
+--api-port serves the same API over TLS on TCP, for a CLI on another machine (BATON_SERVER=
+https://HOST:PORT, BATON_TOKEN_FILE=a copy of the token, BATON_CA=the CA file for a private
+certificate). TLS only: it needs --api-cert and --api-key (PEM) and refuses to start without them.
+On 127.0.0.1 unless --api-host says otherwise. Off by default.
 --access-log makes a router started by this server log every request to DIR/access.log.
 --log-max-mb bounds every log baton writes (each instance's, the router's, the access log, the
 server's): past this size a file is copied to FILE.1 and emptied, checked every 2 s (default 64).
@@ -46,6 +52,10 @@ export async function run(argv: string[]): Promise<number> {
     "access-log": { type: "boolean" },
     "log-max-mb": { type: "string" },
     "trusted-proxy": { type: "string", multiple: true },
+    "api-port": { type: "string" },
+    "api-host": { type: "string" },
+    "api-cert": { type: "string" },
+    "api-key": { type: "string" },
     home: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
@@ -57,7 +67,8 @@ export async function run(argv: string[]): Promise<number> {
   const web = httpOptions(values["http-port"], values["http-host"], values["access-log"] === true);
   const logMaxMb = intOption(values["log-max-mb"], "log-max-mb", 1);
   const trustedProxies = listOption(values["trusted-proxy"]);
-  if (values.detach) return detach(home, port, host, git, web, logMaxMb, trustedProxies, values.json === true);
+  const api = apiOptions(values["api-port"], values["api-host"], values["api-cert"], values["api-key"]);
+  if (values.detach) return detach(home, port, host, git, web, api, logMaxMb, trustedProxies, values.json === true);
   const log = createLogger("server");
   const server = new BatonServer({
     home,
@@ -65,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     host,
     ...git,
     ...web,
+    ...(api === undefined ? {} : { apiPort: api.port, apiHost: api.host, apiTls: api.tls }),
     ...(logMaxMb === undefined ? {} : { logMaxBytes: logMaxMb * 1024 * 1024 }),
     trustedProxies,
     log,
@@ -80,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
       routerStarted: server.router?.started,
       ...server.gitAddress(),
       ...server.httpAddress(),
+      ...server.apiAddress(),
       recovery: recovered,
     });
   else {
@@ -88,6 +101,8 @@ export async function run(argv: string[]): Promise<number> {
     );
     const { gitHost, gitPort } = server.gitAddress();
     if (gitPort !== null) say(`git push over HTTP: http://${gitHost}:${gitPort}/NAME.git (password: the token)`);
+    const { apiHost, apiPort } = server.apiAddress();
+    if (apiPort !== null) say(`API over TLS: https://${apiHost}:${apiPort} (BATON_SERVER for a remote CLI)`);
     const { httpHost, httpPort } = server.httpAddress();
     if (httpPort !== null)
       say(
@@ -120,6 +135,34 @@ function gitOptions(port: string | undefined, host: string | undefined): { gitPo
   return gitPort === undefined ? {} : { gitPort, gitHost: host ?? "127.0.0.1" };
 }
 
+interface ApiOptions {
+  port: number;
+  host: string;
+  tls: ApiTls;
+  /** The files, to pass on to a detached server. */
+  certFile: string;
+  keyFile: string;
+}
+
+/** --api-port with its TLS pair, read and checked now so that a bad file stops the start at once. */
+function apiOptions(
+  port: string | undefined,
+  host: string | undefined,
+  certFile: string | undefined,
+  keyFile: string | undefined,
+): ApiOptions | undefined {
+  if (port === undefined) {
+    if (host !== undefined || certFile !== undefined || keyFile !== undefined)
+      throw new BatonError("BATON_USAGE", "--api-host, --api-cert and --api-key need --api-port", {
+        hint: "baton server --api-port 8443 --api-cert server.crt --api-key server.key",
+      });
+    return undefined;
+  }
+  const apiPort = intOption(port, "api-port") ?? 0;
+  const tls = loadApiTls(certFile, keyFile);
+  return { port: apiPort, host: host ?? "127.0.0.1", tls, certFile: certFile ?? "", keyFile: keyFile ?? "" };
+}
+
 interface HttpOptions {
   httpPort?: number;
   httpHost?: string;
@@ -144,6 +187,7 @@ async function detach(
   host: string,
   git: { gitPort?: number; gitHost?: string },
   web: HttpOptions,
+  api: ApiOptions | undefined,
   logMaxMb: number | undefined,
   trustedProxies: string[],
   json: boolean,
@@ -157,6 +201,18 @@ async function detach(
     const webArgs = [
       ...(web.httpPort === undefined ? [] : ["--http-port", String(web.httpPort), "--http-host", web.httpHost ?? ""]),
       ...(web.accessLog === true ? ["--access-log"] : []),
+      ...(api === undefined
+        ? []
+        : [
+            "--api-port",
+            String(api.port),
+            "--api-host",
+            api.host,
+            "--api-cert",
+            api.certFile,
+            "--api-key",
+            api.keyFile,
+          ]),
       ...(logMaxMb === undefined ? [] : ["--log-max-mb", String(logMaxMb)]),
       ...trustedProxies.flatMap((proxy) => ["--trusted-proxy", proxy]),
     ];
@@ -183,7 +239,7 @@ async function detach(
           "BATON_SERVER_UNREACHABLE",
           `the server exited with code ${exitCode}; see ${paths.serverLog}`,
         );
-      return new ApiClient(home)
+      return ApiClient.local(home)
         .get<{
           pid: number;
           routerPort: number;
@@ -191,6 +247,8 @@ async function detach(
           gitPort?: number | null;
           httpHost?: string | null;
           httpPort?: number | null;
+          apiHost?: string | null;
+          apiPort?: number | null;
         }>("/v1/health", 2_000)
         .catch(() => undefined);
     },
@@ -199,7 +257,7 @@ async function detach(
   if (json) printJson({ ...health, log: paths.serverLog });
   else
     say(
-      `baton server running in the background (pid ${health.pid}): router on http://${host}:${health.routerPort}${typeof health.gitPort === "number" ? `, git push over http://${health.gitHost}:${health.gitPort}/NAME.git` : ""}${typeof health.httpPort === "number" ? `, dashboard on http://${health.httpHost}:${health.httpPort}/` : ""}, log ${paths.serverLog}`,
+      `baton server running in the background (pid ${health.pid}): router on http://${host}:${health.routerPort}${typeof health.gitPort === "number" ? `, git push over http://${health.gitHost}:${health.gitPort}/NAME.git` : ""}${typeof health.httpPort === "number" ? `, dashboard on http://${health.httpHost}:${health.httpPort}/` : ""}${typeof health.apiPort === "number" ? `, API on https://${health.apiHost}:${health.apiPort}` : ""}, log ${paths.serverLog}`,
     );
   return 0;
 }

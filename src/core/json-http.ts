@@ -3,8 +3,9 @@
  * One implementation of the framing, body limits and error shape for both.
  */
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
-import { type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Server as NetServer } from "node:net";
+import { type Endpoint, openRequest } from "./endpoint.js";
 import { BatonError, errorFromJSON } from "./errors.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -77,7 +78,7 @@ export function errorFromBody(body: Buffer, fallbackMessage: string): BatonError
 }
 
 export interface JsonCall {
-  socketPath: string;
+  endpoint: Endpoint;
   method: string;
   path: string;
   body?: unknown;
@@ -91,9 +92,9 @@ export interface JsonCall {
 export function callJson<T>(call: JsonCall): Promise<T> {
   const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
   return new Promise<T>((resolve, reject) => {
-    const req = request(
+    const req = openRequest(
+      call.endpoint,
       {
-        socketPath: call.socketPath,
         method: call.method,
         path: call.path,
         headers: {

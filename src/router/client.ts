@@ -75,7 +75,7 @@ export class RouterClient {
 
   private call<T>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     return callJson<T>({
-      socketPath: this.socketPath,
+      endpoint: { socketPath: this.socketPath },
       method,
       path,
       body,
