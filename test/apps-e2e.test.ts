@@ -313,6 +313,16 @@ describe("apps end to end: maintenance, lock, deploys, destroy and domains", () 
       const text = await ok(["deploys", "--app", "shop"]);
       assert.match(text.stdout, new RegExp(`superseded by ${newest.json.id}`));
       assert.ok(!`${text.stdout}${JSON.stringify(listed)}`.includes("do-not-print-me"), "config values stay out");
+      // `baton config` shows a value's length, not the value; --reveal and config:get are asked for.
+      const shown = await ok(["config", "--app", "shop"]);
+      assert.match(shown.stdout, /SECRET_TOKEN: +\(hidden, 15 characters\)/);
+      assert.ok(!shown.stdout.includes("do-not-print-me"), shown.stdout);
+      assert.ok(!(await ok(["config", "--app", "shop", "--json"])).stdout.includes("do-not-print-me"));
+      assert.match((await ok(["config", "--app", "shop", "--reveal"])).stdout, /SECRET_TOKEN: +do-not-print-me/);
+      assert.equal((await ok(["config:get", "--app", "shop", "SECRET_TOKEN"])).stdout, "do-not-print-me\n");
+      const missing = await baton(["config:get", "--app", "shop", "constructor"]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /BATON_NOT_FOUND/);
     }),
   );
 

@@ -40,6 +40,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "maintenance:on": () => import("./maintenance-on.js"),
   "maintenance:off": () => import("./maintenance-off.js"),
   config: () => import("./config.js"),
+  "config:get": () => import("./config-get.js"),
   "config:set": () => import("./config-set.js"),
   "config:unset": () => import("./config-unset.js"),
   webhooks: () => import("./webhooks.js"),
