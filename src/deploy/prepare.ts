@@ -195,6 +195,7 @@ export async function buildRelease(
     env,
     timeoutMs: BUILD_TIMEOUT_MS,
     onOutput: ctx.output,
+    onSpawn: (command) => ctx.spawned?.(command),
     niceness: BUILD_NICENESS,
   });
   if (result.code !== 0) {
