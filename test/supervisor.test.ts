@@ -214,6 +214,42 @@ describe("supervisor", () => {
     await gone(child, "the adopted instance's child to be killed with its group");
   });
 
+  test("a control plane stopping an adopted instance that ignores SIGTERM stays alive until it is gone", async () => {
+    const spec = await specFor({ IGNORE_TERM: "1" });
+    const instance = start(spec);
+    await ready(instance);
+    // A recovering server has nothing else that keeps it running (its API does not listen yet):
+    // the stop alone must, or the process exits half-way through it.
+    const controlPlane = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { Instance } = await import(process.env.INSTANCE_MODULE);
+         const { pid, startTime } = JSON.parse(process.env.PROC);
+         const adopted = Instance.adopt(JSON.parse(process.env.SPEC), pid, startTime);
+         console.log(JSON.stringify(await adopted.stop(200)));`,
+      ],
+      {
+        env: {
+          ...process.env,
+          INSTANCE_MODULE,
+          SPEC: JSON.stringify(spec),
+          PROC: JSON.stringify({ pid: instance.pid, startTime: instance.startTime }),
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let output = "";
+    controlPlane.stdout.on("data", (chunk: Buffer) => {
+      output += String(chunk);
+    });
+    const code = await new Promise((resolve) => controlPlane.once("exit", resolve));
+    assert.equal(code, 0, "the control plane exited before its stop finished (13: its await never settled)");
+    assert.deepEqual(JSON.parse(output || "null"), { killed: true }, "the stop never finished: the process exited");
+    await gone(instance.pid, "the adopted instance, killed after its stop timeout");
+  });
+
   test("adopt() refuses a wrong start time and a process that is gone", async () => {
     const spec = await specFor();
     const instance = start(spec);

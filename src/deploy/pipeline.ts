@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import type { DeployStrategy } from "../config/app-json.js";
 import { type ResolvedConfig, type ResolvedProcess, withStrategyDefaults } from "../config/resolve.js";
 import { BatonError } from "../core/errors.js";
+import { failpoint } from "../core/failpoint.js";
 import type { Logger } from "../core/log.js";
 import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
@@ -291,7 +292,9 @@ export class Pipeline {
       // Connections to the new instances opened a moment ahead, so the old Pool's load does not
       // arrive on connects. Only an optimisation: a router that cannot does the swap all the same.
       await traffic.prepare(app.name, pool).catch(() => undefined);
+      failpoint("before-switch");
       const { previous } = await traffic.swap(app.name, pool);
+      failpoint("after-switch-before-record");
       previousPool = previous;
       this.switched = true;
       this.goLive(staged);

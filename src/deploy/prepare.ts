@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { loadAppConfig } from "../config/load.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { BatonError } from "../core/errors.js";
+import { failpoint } from "../core/failpoint.js";
 import type { DeployRecord, ReleaseRecord } from "../store/store.js";
 import { runCommand } from "../supervisor/command.js";
 import { appPaths } from "./paths.js";
@@ -42,6 +43,7 @@ export async function prepareRelease(
     });
     const dir = appPaths(deps.home, app.name).release(release.version);
     store.updateRelease(app.name, release.version, { path: dir });
+    failpoint("after-release-created");
     onCreated(release.version);
     const staged = await stageSource(source, dir);
     ctx.output(`copied ${staged.description} to ${dir}\n`);
@@ -195,6 +197,7 @@ export async function buildRelease(
     env,
     timeoutMs: BUILD_TIMEOUT_MS,
     onOutput: ctx.output,
+    onSpawn: (command) => ctx.spawned?.(command),
     niceness: BUILD_NICENESS,
   });
   if (result.code !== 0) {

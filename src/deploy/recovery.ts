@@ -1,10 +1,14 @@
 import type { ResolvedConfig } from "../config/resolve.js";
+import { delay } from "../core/wait.js";
 import type { DeployRecord, InstanceRecord } from "../store/store.js";
+import { killCommandGroup } from "../supervisor/command.js";
+import { isSameProcess } from "../supervisor/process-info.js";
 import { routeSpec } from "./app-admin.js";
 import { discardRelease } from "./cleanup.js";
 import { poolId, releaseName } from "./paths.js";
 import type { PipelineDeps } from "./pipeline.js";
 import { replaceProcesses } from "./processes.js";
+import { RUNNING_COMMAND, type RunningCommand } from "./step-recorder.js";
 
 export interface RecoveryReport {
   adopted: number;
@@ -12,6 +16,10 @@ export interface RecoveryReport {
   orphansStopped: string[];
   completed: number[];
   rolledBack: number[];
+  /** Build, release or hook commands a dead control plane left running, by deploy: killed. */
+  commandsKilled: Array<{ deploy: number; step: string; pid: number }>;
+  /** Releases left pending by a deploy killed before it named them: marked failed, their files removed. */
+  releasesDiscarded: Array<{ app: string; version: number }>;
 }
 
 /**
@@ -32,11 +40,18 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
     orphansStopped: [],
     completed: [],
     rolledBack: [],
+    commandsKilled: [],
+    releasesDiscarded: [],
   };
   const table = await traffic.table();
   const activeRelease = (app: string) => table.apps.find((a) => a.name === app)?.active?.release ?? null;
 
-  for (const deploy of store.listDeploys({ statuses: ["running"] })) {
+  for (const running of store.listDeploys({ statuses: ["running"] })) {
+    // First the command the dead control plane was running (its own process group, so it did not
+    // die with it): a build still writing into the release directory, or a migration racing the
+    // next deploy's, must be gone before anything is decided or removed.
+    const deploy = await stopInterruptedCommand(deps, running, report);
+    interruptSteps(deps, deploy);
     const switched = deploy.version !== null && activeRelease(deploy.app) === releaseName(deploy.version);
     if (switched) {
       await completeSwitched(
@@ -64,6 +79,13 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
   }
 
   for (const listed of store.listApps()) {
+    // Every deploy is resolved now, so a Release still pending belongs to none: a deploy killed in
+    // its stage step between making the Release and naming it. It never served.
+    for (const release of store.listReleases(listed.name).filter((r) => r.status === "pending")) {
+      store.updateRelease(release.app, release.version, { status: "failed" });
+      await discardRelease(deps, release).catch(() => undefined);
+      report.releasesDiscarded.push({ app: release.app, version: release.version });
+    }
     let app = listed;
     // The router is the truth about what users get. A control plane that died between a router
     // swap and the store write (a bake's swap back, say) left the store behind it: follow the
@@ -134,10 +156,55 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
         await traffic.drain(previous.id, { timeoutMs: config.timeouts.drainMs }).catch(() => undefined);
     }
   }
-  if (report.completed.length + report.rolledBack.length + report.restarted.length + report.orphansStopped.length > 0) {
+  if (
+    report.completed.length +
+      report.rolledBack.length +
+      report.restarted.length +
+      report.orphansStopped.length +
+      report.commandsKilled.length +
+      report.releasesDiscarded.length >
+    0
+  ) {
     deps.log.info("recovered after a restart", { ...report });
   }
   return report;
+}
+
+/** Kill the command the deploy's running step had started, if it still runs; the deploy without its record. */
+async function stopInterruptedCommand(
+  deps: PipelineDeps,
+  deploy: DeployRecord,
+  report: RecoveryReport,
+): Promise<DeployRecord> {
+  const command = deploy.details[RUNNING_COMMAND] as RunningCommand | undefined;
+  if (command === undefined) return deploy;
+  if (killCommandGroup(command)) {
+    report.commandsKilled.push({ deploy: deploy.id, step: command.step, pid: command.pid });
+    deps.log.warn("killed a command the previous control plane left running", {
+      deploy: deploy.id,
+      step: command.step,
+      pid: command.pid,
+    });
+    // SIGKILL cannot be ignored; this only waits for the kernel to take the leader down.
+    for (let i = 0; i < 40 && isSameProcess(command.pid, command.startTime); i++) await delay(25);
+  }
+  const details: Record<string, unknown> = { ...deploy.details, interruptedCommand: command.step };
+  delete details[RUNNING_COMMAND];
+  return deps.store.updateDeploy(deploy.id, { details });
+}
+
+/** The steps the dead control plane never finished: failed, so no step of a resolved deploy stays running. */
+function interruptSteps(deps: PipelineDeps, deploy: DeployRecord): void {
+  for (const step of deps.store.listSteps(deploy.id).filter((s) => s.status === "running")) {
+    deps.store.finishStep(deploy.id, step.seq, {
+      status: "failed",
+      details: {
+        ...step.details,
+        code: "BATON_DEPLOY_INTERRUPTED",
+        message: `the control plane stopped during the ${step.name} step`,
+      },
+    });
+  }
 }
 
 function pick(r: InstanceRecord) {

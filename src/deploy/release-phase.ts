@@ -41,7 +41,14 @@ export async function runReleasePhase(
   }
   try {
     ctx.output(`$ ${command}\n`);
-    const result = await runCommand({ command, cwd: release.path, env: commandEnv, timeoutMs, onOutput: ctx.output });
+    const result = await runCommand({
+      command,
+      cwd: release.path,
+      env: commandEnv,
+      timeoutMs,
+      onOutput: ctx.output,
+      onSpawn: (spawned) => ctx.spawned?.(spawned),
+    });
     if (result.code !== 0) {
       throw new BatonError(
         "BATON_RELEASE_PHASE_FAILED",
@@ -189,6 +196,7 @@ export async function runHook(
     env: hookEnv,
     timeoutMs,
     onOutput: ctx.output,
+    onSpawn: (spawned) => ctx.spawned?.(spawned),
   });
   if (result.code !== 0) {
     throw new BatonError(

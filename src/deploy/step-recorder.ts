@@ -1,6 +1,7 @@
 import { appendFileSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
 import type { Store } from "../store/store.js";
+import type { CommandProcess } from "../supervisor/command.js";
 import type { EventLog } from "./events.js";
 
 export interface StepOutcome {
@@ -12,6 +13,19 @@ export interface StepOutcome {
 export interface StepContext {
   /** Append command output: stored with the step, written to the deploy log, streamed live. */
   output(chunk: string): void;
+  /**
+   * A command the step started (build, release command, hook): recorded with the deploy until the
+   * step ends, so a control plane killed under it lets the next one stop it (recovery.ts).
+   */
+  spawned?(command: CommandProcess): void;
+}
+
+/** Where a deploy's details name the command its running step started (see StepContext.spawned). */
+export const RUNNING_COMMAND = "runningCommand";
+
+/** What `details.runningCommand` holds. */
+export interface RunningCommand extends CommandProcess {
+  step: string;
 }
 
 /**
@@ -39,11 +53,16 @@ export class StepRecorder {
     this.events.emit(this.app, this.deployId, "deploy.step.started", name, { step: name });
     this.say(`-----> ${name}`);
     let output = "";
+    let spawned = false;
     const ctx: StepContext = {
       output: (chunk) => {
         output += chunk;
         this.write(chunk);
         this.events.emitLive(this.app, this.deployId, "deploy.output", chunk, { step: name });
+      },
+      spawned: (command) => {
+        spawned = true;
+        this.recordCommand({ step: name, ...command });
       },
     };
     try {
@@ -78,7 +97,17 @@ export class StepRecorder {
         code: failure.code,
       });
       throw failure;
+    } finally {
+      if (spawned) this.recordCommand(null);
     }
+  }
+
+  /** Read back before writing: the pipeline writes other details of the same deploy. */
+  private recordCommand(command: RunningCommand | null): void {
+    const details = { ...this.store.getDeploy(this.deployId)?.details };
+    if (command === null) delete details[RUNNING_COMMAND];
+    else details[RUNNING_COMMAND] = command;
+    this.store.updateDeploy(this.deployId, { details });
   }
 
   /** A step that does not apply to this deploy, recorded so every deploy shows the same steps. */

@@ -2,6 +2,13 @@ import { spawn } from "node:child_process";
 import { setPriority } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { settledWithin } from "../core/wait.js";
+import { readProcStat } from "./process-info.js";
+
+/** A running command's process group leader, as the store keeps it: pid and /proc start time. */
+export interface CommandProcess {
+  pid: number;
+  startTime: string;
+}
 
 export interface CommandSpec {
   command: string;
@@ -23,6 +30,12 @@ export interface CommandSpec {
   graceMs?: number;
   /** Once the command has exited, SIGKILL whatever it left running in its group (a one-off leaves nothing). */
   reapGroup?: boolean;
+  /**
+   * Called in the tick of the spawn with the group leader, so the caller can record it: the
+   * command outlives a control plane killed under it (own group, nobody to kill it), and the next
+   * control plane stops it with killCommandGroup.
+   */
+  onSpawn?: (process: CommandProcess) => void;
 }
 
 export interface CommandResult {
@@ -49,6 +62,7 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  if (child.pid !== undefined) spec.onSpawn?.({ pid: child.pid, startTime: readProcStat(child.pid)?.startTime ?? "" });
   if (spec.niceness !== undefined && child.pid !== undefined) {
     try {
       setPriority(child.pid, spec.niceness);
@@ -104,4 +118,22 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   spec.signal?.removeEventListener("abort", stop);
   if (spec.reapGroup === true) signalGroup("SIGKILL");
   return { code: inTime ? code : null, signal, timedOut: !inTime, output, ms: Date.now() - started };
+}
+
+/**
+ * SIGKILL the process group of a command a previous control plane started and recorded, if it
+ * still runs. The leader's start time guards against a recycled pid; a leader that is gone while
+ * its group lives on (children it left) is still ours, since Linux does not hand out a pid again
+ * while a process group of that id exists. True when a group was signalled.
+ */
+export function killCommandGroup(command: CommandProcess): boolean {
+  const leader = readProcStat(command.pid);
+  if (command.startTime === "" || (leader !== undefined && leader.startTime !== command.startTime)) return false;
+  try {
+    process.kill(-command.pid, "SIGKILL");
+    return true;
+  } catch {
+    // No such group: the command and everything it started are gone.
+    return false;
+  }
 }

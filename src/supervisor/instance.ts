@@ -168,6 +168,10 @@ export class Instance {
     // more. (Our own child's pid cannot be: it stays reserved until we reap it, i.e. until `exited`.)
     if (this.child === undefined && !this.alive()) return { killed: false };
     this.state = "stopping";
+    // An adopted process's exit is seen only by the poller, unref'd so it never keeps a control
+    // plane alive. A stop waits on it, though: a server that is still recovering has nothing else
+    // to keep it alive, and would exit (code 0, silently) half-way through the stop.
+    this.poller?.ref();
     signalGroup(this.pid, "SIGTERM");
     const exitedInTime = await settledWithin(this.exited, stopTimeoutMs);
     // Whatever is left of the group goes now: the app itself when it ignored SIGTERM, or children
