@@ -151,7 +151,7 @@ describe("the server SIGKILLed at every step of a deploy, under load", () => {
   const routerPids = new Set<number>();
 
   const baton = (args: string[], timeoutMs = COMMAND_TIMEOUT_MS) => cli(home, args, timeoutMs);
-  const api = () => new ApiClient(home);
+  const api = () => ApiClient.local(home);
 
   /** A copy of the fixture whose build and release commands are step.js, quick unless told. */
   const variant = (label: string, behaviour: Record<string, unknown> = {}, batonJson = {}): string => {

@@ -405,7 +405,8 @@ export class ServerApi {
     const source = body.source as Record<string, unknown> | undefined;
     const pushedBy = typeof source?.pushedBy === "string" ? source.pushedBy : undefined;
     const action = `${req.method} ${path}`;
-    this.plane.events.emit(
+    // `record`, not `emit`: a change whose audit line cannot be stored (a full disk) is refused.
+    this.plane.events.record(
       app === undefined ? "*" : decodeURIComponent(app),
       null,
       "audit",

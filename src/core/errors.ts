@@ -91,6 +91,10 @@ export const ERROR_CATALOG = {
     summary: "git could not create an app's repository or export a pushed commit.",
   },
   BATON_DEMO_FAILED: { status: 500, summary: "The demo could not finish; its output says which step failed." },
+  BATON_DISK_FULL: {
+    status: 507,
+    summary: "The disk that holds baton's home (or a release being built) has no space left; nothing live changed.",
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

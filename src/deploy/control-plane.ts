@@ -46,7 +46,7 @@ export class ControlPlane {
 
   constructor(private readonly opts: ControlPlaneOptions) {
     const { store, home, log } = opts;
-    this.events = new EventLog(store);
+    this.events = new EventLog(store, log);
     const baseEnv = inheritedEnv();
     this.instances = new InstanceRegistry(
       store,

@@ -1,4 +1,6 @@
 import { EventEmitter } from "node:events";
+import { isDiskFull } from "../core/disk-full.js";
+import type { Logger } from "../core/log.js";
 import type { EventRecord, Store } from "../store/store.js";
 
 /**
@@ -8,11 +10,38 @@ import type { EventRecord, Store } from "../store/store.js";
 export class EventLog {
   private readonly emitter = new EventEmitter();
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    private readonly log?: Logger,
+  ) {
     this.emitter.setMaxListeners(0);
   }
 
+  /**
+   * Stored and sent live. On a full disk the event is only sent live (and logged): an event is
+   * history, and many are emitted from callbacks (an instance crashed) where a throw would take
+   * the control plane down, or from a failing deploy whose real error must reach the user.
+   */
   emit(
+    app: string,
+    deployId: number | null,
+    kind: string,
+    message: string,
+    data: Record<string, unknown> = {},
+  ): EventRecord {
+    try {
+      return this.record(app, deployId, kind, message, data);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.log?.warn("disk full: event not stored", { app, kind, message });
+      const event: EventRecord = { id: 0, app, deployId, time: Date.now(), kind, message, data };
+      this.emitter.emit("event", event);
+      return event;
+    }
+  }
+
+  /** Like `emit`, but a full disk throws (BATON_DISK_FULL): for the audit log, which must not lose a line. */
+  record(
     app: string,
     deployId: number | null,
     kind: string,

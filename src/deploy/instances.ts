@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { setPriority } from "node:os";
 import { dirname } from "node:path";
 import { DEFAULTS, type ResolvedConfig } from "../config/resolve.js";
+import { isDiskFull } from "../core/disk-full.js";
 import type { Logger } from "../core/log.js";
 import type { InstanceRecord, Store } from "../store/store.js";
 import { Instance, type InstanceSpec } from "../supervisor/instance.js";
@@ -246,6 +247,15 @@ export class InstanceRegistry {
     const live = this.live.get(id);
     if (live === undefined) return;
     live.record = { ...live.record, ...patch };
-    this.store.updateInstance(id, patch);
+    try {
+      // The whole record, not just the patch: a write lost to a full disk is made good by the next.
+      const { id: _id, app: _app, ...whole } = live.record;
+      this.store.updateInstance(id, whole);
+    } catch (error) {
+      // Called from the crash keeper's callbacks, where a throw would take the control plane down.
+      // The instance is kept alive all the same; the stored record catches up at its next change.
+      if (!isDiskFull(error)) throw error;
+      this.log.warn("disk full: instance record not updated", { instance: id, error: (error as Error).message });
+    }
   }
 }

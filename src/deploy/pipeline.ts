@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import type { DeployStrategy } from "../config/app-json.js";
 import { type ResolvedConfig, type ResolvedProcess, withStrategyDefaults } from "../config/resolve.js";
+import { isDiskFull } from "../core/disk-full.js";
 import { BatonError } from "../core/errors.js";
 import { failpoint } from "../core/failpoint.js";
 import type { Logger } from "../core/log.js";
@@ -429,14 +430,16 @@ export class Pipeline {
       // New instances have had no users: no drain, and no reason to wait long for them.
       await Promise.all(mine.map((i) => instances.stop(i.id, 2_000)));
     }
-    if (release !== undefined) {
-      store.updateRelease(release.app, release.version, { status: "failed" });
-      await discardRelease(this.deps, release).catch(() => undefined);
-    } else if (version !== null) {
-      const staged = store.getRelease(this.deploy.app, version);
-      if (staged !== undefined) {
+    const staged = release ?? (version === null ? undefined : store.getRelease(this.deploy.app, version));
+    if (staged !== undefined) {
+      // The directory before any store write: after a full disk, its space is what the store needs.
+      await discardRelease(this.deps, staged).catch(() => undefined);
+      try {
         store.updateRelease(staged.app, staged.version, { status: "failed" });
-        await discardRelease(this.deps, staged).catch(() => undefined);
+      } catch (error) {
+        // Still full: the deploy's failure is what matters to record next (finish tries that).
+        if (!isDiskFull(error)) throw error;
+        this.deps.log.warn("disk full: release not marked failed", { release: staged.version });
       }
     }
   }

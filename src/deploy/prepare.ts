@@ -3,6 +3,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { loadAppConfig } from "../config/load.js";
 import type { ResolvedConfig } from "../config/resolve.js";
+import { diskFullError, freeBytes } from "../core/disk-full.js";
 import { BatonError } from "../core/errors.js";
 import { failpoint } from "../core/failpoint.js";
 import type { DeployRecord, ReleaseRecord } from "../store/store.js";
@@ -16,6 +17,10 @@ import type { StepContext, StepOutcome } from "./step-recorder.js";
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 /** Builds run niced: the live release keeps the CPU it needs to serve while the next one builds. */
 const BUILD_NICENESS = 10;
+/** A build that fails with less than this free beside it failed for want of space. */
+const LOW_SPACE_BYTES = 64 * 1024;
+/** How a full disk reads in a build's output (coreutils, npm, tar, SQLite). */
+const DISK_FULL_OUTPUT = /no space left on device|ENOSPC|database or disk is full/i;
 
 /**
  * The `stage` step: make the new Release. A deploy copies the source into a fresh release
@@ -191,16 +196,30 @@ export async function buildRelease(
 ): Promise<StepOutcome> {
   const command = config.buildCommand ?? "";
   ctx.output(`$ ${command}\n`);
+  let tail = "";
   const result = await runCommand({
     command,
     cwd: release.path,
     env,
     timeoutMs: BUILD_TIMEOUT_MS,
-    onOutput: ctx.output,
+    onOutput: (chunk) => {
+      tail = (tail + chunk).slice(-4096);
+      ctx.output(chunk);
+    },
     onSpawn: (command) => ctx.spawned?.(command),
     niceness: BUILD_NICENESS,
   });
   if (result.code !== 0) {
+    // The build's own error is whatever its tool printed; a full disk gets baton's code, so the
+    // user sees at once that no fix to the app will help.
+    const free = freeBytes(release.path);
+    if (!result.timedOut && (DISK_FULL_OUTPUT.test(tail) || (free !== undefined && free < LOW_SPACE_BYTES))) {
+      throw diskFullError({
+        path: release.path,
+        doing: `building the new release (\`${command}\` exited with ${result.code ?? result.signal})`,
+        untouched: "the live release kept serving; the half-built release directory is removed",
+      });
+    }
     throw new BatonError(
       "BATON_BUILD_FAILED",
       result.timedOut

@@ -37,11 +37,16 @@ export class DeployQueue {
     const run = this.execute(newest)
       .then(
         (finished) => this.settle(finished),
-        () => this.settle(this.store.getDeploy(newest.id) ?? newest),
+        (error) => this.settle(this.recordFailure(newest, error)),
       )
       .finally(() => {
         this.running.delete(app);
-        this.kick(app);
+        try {
+          this.kick(app);
+        } catch {
+          // The store cannot be written (a full disk): what is queued starts at the next kick
+          // (the next deploy of the app, or the server's start).
+        }
       });
     this.running.set(app, run);
   }
@@ -75,6 +80,40 @@ export class DeployQueue {
   /** Resolves once every running deploy has ended. */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  /**
+   * The pipeline could not record its own end (the store's disk is full even after the failed
+   * release was removed): record it here, and if that fails too, tell the waiters anyway, so the
+   * person who deployed sees the real error rather than a deploy forever "running". The stored
+   * record stays "running" until space is back, when the server's next start resolves it.
+   */
+  private recordFailure(deploy: DeployRecord, error: unknown): DeployRecord {
+    const failure = error as { code?: unknown; message?: unknown; hint?: unknown };
+    const patch = {
+      status: "failed" as const,
+      phase: "failed",
+      finishedAt: Date.now(),
+      error: {
+        code:
+          typeof failure?.code === "string" && failure.code.startsWith("BATON_") ? failure.code : "BATON_DEPLOY_FAILED",
+        message: String(failure?.message ?? error),
+        ...(typeof failure?.hint === "string" ? { hint: failure.hint } : {}),
+      },
+    };
+    try {
+      return this.store.updateDeploy(deploy.id, patch);
+    } catch {
+      return { ...(this.safeGet(deploy.id) ?? deploy), ...patch };
+    }
+  }
+
+  private safeGet(id: number): DeployRecord | undefined {
+    try {
+      return this.store.getDeploy(id);
+    } catch {
+      return undefined;
+    }
   }
 
   private settle(deploy: DeployRecord): void {

@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, rm, stat } from "node:fs/promises";
-import { basename } from "node:path";
+import { cp, lstat, mkdir, readdir, rm, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
+import { diskFullError, isDiskFull } from "../core/disk-full.js";
 import { BatonError } from "../core/errors.js";
 
 const run = promisify(execFile);
@@ -51,6 +52,25 @@ export async function stageSource(source: StageSource, releaseDir: string): Prom
     });
   }
   await rm(releaseDir, { recursive: true, force: true });
+  try {
+    return await copySource(source, releaseDir);
+  } catch (error) {
+    // A half-copied Release is never used: its directory goes at once, giving its space back (on
+    // a full disk, that space is what the store needs to record the failure).
+    await rm(releaseDir, { recursive: true, force: true }).catch(() => undefined);
+    if (!isDiskFull(error)) throw error;
+    throw diskFullError({
+      path: releaseDir,
+      doing: `copying ${describeSource(source)} into the new release`,
+      neededBytes: await treeBytes(dir).catch(() => undefined),
+      untouched: "the live release kept serving; the half-copied release directory was removed",
+      cause: error,
+    });
+  }
+}
+
+async function copySource(source: StageSource, releaseDir: string): Promise<StagedSource> {
+  const dir = source.dir;
   await mkdir(releaseDir, { recursive: true, mode: 0o755 });
   if (source.ref === undefined) {
     await cp(dir, releaseDir, {
@@ -73,18 +93,28 @@ export async function stageSource(source: StageSource, releaseDir: string): Prom
   const message = (await git(["log", "-1", "--format=%s", commit])).stdout.trim();
   // `git archive` gives exactly the committed tree: no untracked files, no local edits.
   await new Promise<void>((resolve, reject) => {
-    const child = execFile("/bin/sh", [
-      "-c",
-      'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"',
-      "sh",
-      dir,
-      commit,
-      releaseDir,
-    ]);
-    child.once("error", reject);
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new BatonError("BATON_USAGE", `git archive of ${commit} failed`)),
+    const child = execFile(
+      "/bin/sh",
+      ["-c", 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', "sh", dir, commit, releaseDir],
+      (_error, _stdout, stderr) => {
+        if (child.exitCode === 0) resolve();
+        else if (/no space left on device/i.test(stderr))
+          reject(Object.assign(new Error(stderr.trim()), { code: "ENOSPC" }));
+        else reject(new BatonError("BATON_USAGE", `git archive of ${commit} failed`));
+      },
     );
   });
   return { description: `git ${source.ref}@${commit.slice(0, 7)}`, commit, commitMessage: message };
+}
+
+/** What a copy of the source needs, for the message of a full disk (SKIPPED left out, as in the copy). */
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (SKIPPED.has(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await treeBytes(path);
+    else total += (await lstat(path)).size;
+  }
+  return total;
 }

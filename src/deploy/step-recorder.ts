@@ -1,6 +1,6 @@
 import { appendFileSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
-import type { Store } from "../store/store.js";
+import type { StepRecord, Store } from "../store/store.js";
 import type { CommandProcess } from "../supervisor/command.js";
 import type { EventLog } from "./events.js";
 
@@ -85,11 +85,18 @@ export class StepRecorder {
         error instanceof BatonError
           ? error
           : new BatonError("BATON_DEPLOY_FAILED", String((error as Error)?.message ?? error), { cause: error });
-      const done = this.store.finishStep(this.deployId, step.seq, {
-        status: "failed",
-        output,
-        details: { code: failure.code, message: failure.message, ...failure.details },
-      });
+      let done: StepRecord;
+      try {
+        done = this.store.finishStep(this.deployId, step.seq, {
+          status: "failed",
+          output,
+          details: { code: failure.code, message: failure.message, ...failure.details },
+        });
+      } catch {
+        // The store cannot take the record (a full disk): the step's own failure is what the user
+        // must see, not the failure to record it.
+        throw failure;
+      }
       this.events.emit(this.app, this.deployId, "deploy.step.finished", `${name} failed: ${failure.message}`, {
         step: name,
         status: "failed",

@@ -25,6 +25,9 @@ export function restoreTable(table: RoutingTable, path: string | undefined, log:
   log.info("routing table restored", { path, apps: snapshot.apps.length });
 }
 
+/** How soon a snapshot write that failed (a full disk) is tried again. */
+export const SNAPSHOT_RETRY_MS = 2_000;
+
 /**
  * Writes the snapshot after every change without blocking the event loop: the write and its fsync
  * run on libuv's thread pool (an fsync on a busy disk can take many milliseconds, which would
@@ -35,6 +38,9 @@ export function restoreTable(table: RoutingTable, path: string | undefined, log:
 export class SnapshotWriter {
   private writing: Promise<void> | undefined;
   private dirty = false;
+  /** Failed writes in a row (a full disk); the first is logged, the recovery too. */
+  private failures = 0;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly table: RoutingTable,
@@ -59,12 +65,33 @@ export class SnapshotWriter {
       this.dirty = false;
       try {
         await writeFileAtomicAsync(path, `${JSON.stringify(this.table.snapshot(), null, 2)}\n`);
+        if (this.failures > 0) this.log.info("routing table persisted again", { path, failedAttempts: this.failures });
+        this.failures = 0;
       } catch (error) {
-        // Routing goes on from memory; the next change tries again. Failing the admin call would
-        // report a change as failed that already took effect.
-        this.log.error("could not persist the routing table", { path, error: String(error) });
+        // Routing goes on from memory. Failing the admin call would report a change as failed that
+        // already took effect. The write is retried (and by the next change), so the snapshot does
+        // not stay stale once space is back, even if nothing changes for a long time. Logged once
+        // per run of failures: the log is likely on the same full disk.
+        if (this.failures === 0)
+          this.log.error("could not persist the routing table; routing goes on from memory, retrying", {
+            path,
+            code: (error as { code?: unknown }).code,
+            error: (error as Error).message,
+            retryMs: SNAPSHOT_RETRY_MS,
+          });
+        this.failures++;
+        this.scheduleRetry();
       }
     }
     this.writing = undefined;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retry !== undefined) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.changed();
+    }, SNAPSHOT_RETRY_MS);
+    this.retry.unref();
   }
 }

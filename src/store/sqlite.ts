@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { orDiskFull } from "../core/disk-full.js";
 import { BatonError } from "../core/errors.js";
 import { migrate } from "./schema.js";
 import type {
@@ -353,7 +354,11 @@ export class SqliteStore implements Store {
   /** Prepared once per distinct SQL text; updates build their SET list from the patch. */
   private readonly statements = new Map<string, Database.Statement<[Params], unknown>>();
 
-  private constructor(db: Database.Database) {
+  private constructor(
+    db: Database.Database,
+    /** The database file, named in a BATON_DISK_FULL error. */
+    private readonly path: string,
+  ) {
     this.db = db;
   }
 
@@ -389,7 +394,7 @@ export class SqliteStore implements Store {
       }
       throw error;
     }
-    return new SqliteStore(db);
+    return new SqliteStore(db, path);
   }
 
   private statement(sql: string): Database.Statement<[Params], unknown> {
@@ -401,12 +406,40 @@ export class SqliteStore implements Store {
     return statement;
   }
 
+  /**
+   * Every statement runs through here: SQLITE_FULL becomes BATON_DISK_FULL. SQLite rolls the
+   * statement (or transaction) back, so the store keeps its last complete state and works again
+   * once there is space; nothing needs repairing.
+   */
+  private mapped<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw orDiskFull(error, {
+        path: this.path,
+        doing: "writing the store",
+        untouched: "the store kept its last complete state (SQLite rolled the write back)",
+      });
+    }
+  }
+
   private get<Row>(sql: string, params: Params = {}): Row | undefined {
-    return this.statement(sql).get(params) as Row | undefined;
+    return this.mapped(() => {
+      const statement = this.statement(sql);
+      // A write with RETURNING must run to its end: SQLite commits it (autocommit) when the
+      // statement finishes, and better-sqlite3's get() stops at the first row and ignores what the
+      // reset that follows reports. A failed commit (SQLITE_FULL) would be silently rolled back
+      // while get() returned the row as if stored. all() steps to the end and throws it.
+      return (statement.readonly ? statement.get(params) : statement.all(params)[0]) as Row | undefined;
+    });
   }
 
   private all<Row>(sql: string, params: Params = {}): Row[] {
-    return this.statement(sql).all(params) as Row[];
+    return this.mapped(() => this.statement(sql).all(params) as Row[]);
+  }
+
+  private run(sql: string, params: Params): Database.RunResult {
+    return this.mapped(() => this.statement(sql).run(params));
   }
 
   /** Set the columns in `patch` on the row matching `key`; the row after, or undefined if none. */
@@ -460,9 +493,9 @@ export class SqliteStore implements Store {
     // Children before parents: steps point at deploys; releases, deploys and instances at the app.
     this.transaction(() => {
       const params = { app: name };
-      this.statement("DELETE FROM steps WHERE deploy_id IN (SELECT id FROM deploys WHERE app = @app)").run(params);
+      this.run("DELETE FROM steps WHERE deploy_id IN (SELECT id FROM deploys WHERE app = @app)", params);
       for (const table of ["deploys", "releases", "instances", "events", "webhooks", "apps"]) {
-        this.statement(`DELETE FROM ${table} WHERE ${table === "apps" ? "name" : "app"} = @app`).run(params);
+        this.run(`DELETE FROM ${table} WHERE ${table === "apps" ? "name" : "app"} = @app`, params);
       }
     });
   }
@@ -485,7 +518,7 @@ export class SqliteStore implements Store {
   }
 
   removeWebhook(app: string, id: number): boolean {
-    return this.statement("DELETE FROM webhooks WHERE app = @app AND id = @id").run({ app, id }).changes > 0;
+    return this.run("DELETE FROM webhooks WHERE app = @app AND id = @id", { app, id }).changes > 0;
   }
 
   createRelease(release: Omit<ReleaseRecord, "version" | "createdAt" | "pruned">): ReleaseRecord {
@@ -635,7 +668,7 @@ export class SqliteStore implements Store {
     try {
       // An upsert rather than INSERT OR REPLACE: REPLACE deletes first, which would fire any
       // ON DELETE action a later migration adds.
-      this.statement(
+      this.run(
         `INSERT INTO instances (id, app, version, type, instance_index, pid, start_time, port, state,
                                 log_path, started_at, restarts, command, cwd)
          VALUES (@id, @app, @version, @type, @instance_index, @pid, @start_time, @port, @state,
@@ -646,7 +679,8 @@ export class SqliteStore implements Store {
            port = excluded.port, state = excluded.state, log_path = excluded.log_path,
            started_at = excluded.started_at, restarts = excluded.restarts, command = excluded.command,
            cwd = excluded.cwd`,
-      ).run(encode(INSTANCE, instance));
+        encode(INSTANCE, instance),
+      );
     } catch (error) {
       throw orMissingParent(error, `app "${instance.app}"`, { app: instance.app });
     }
@@ -681,7 +715,7 @@ export class SqliteStore implements Store {
   }
 
   deleteInstance(id: string): void {
-    this.statement("DELETE FROM instances WHERE id = @id").run({ id });
+    this.run("DELETE FROM instances WHERE id = @id", { id });
   }
 
   addEvent(event: Omit<EventRecord, "id" | "time"> & { time?: number }): EventRecord {
@@ -731,7 +765,7 @@ export class SqliteStore implements Store {
     // fails with SQLITE_BUSY (which busy_timeout cannot wait out) if another connection wrote in
     // between. Nested calls become savepoints. `fn` must be synchronous: better-sqlite3 refuses a
     // function that returns a promise.
-    return this.db.transaction(fn).immediate();
+    return this.mapped(() => this.db.transaction(fn).immediate());
   }
 
   /** Idempotent. The last connection to close checkpoints the WAL into the database file. */
