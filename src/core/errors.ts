@@ -91,6 +91,10 @@ export const ERROR_CATALOG = {
     summary: "git could not create an app's repository or export a pushed commit.",
   },
   BATON_DEMO_FAILED: { status: 500, summary: "The demo could not finish; its output says which step failed." },
+  BATON_APPS_AS_ROOT: {
+    status: 400,
+    summary: "baton runs as root and was given no unprivileged user to run the apps as.",
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

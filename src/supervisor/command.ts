@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { setPriority } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { settledWithin } from "../core/wait.js";
+import { type AppUser, spawnAs } from "./run-as.js";
 
 export interface CommandSpec {
   command: string;
@@ -23,6 +24,8 @@ export interface CommandSpec {
   graceMs?: number;
   /** Once the command has exited, SIGKILL whatever it left running in its group (a one-off leaves nothing). */
   reapGroup?: boolean;
+  /** Run as this user (`baton server --user`); as baton's own user when absent. */
+  user?: AppUser | undefined;
 }
 
 export interface CommandResult {
@@ -45,7 +48,7 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   const started = Date.now();
   const child = spawn("/bin/sh", ["-c", spec.command], {
     cwd: spec.cwd,
-    env: spec.env,
+    ...spawnAs(spec.user, spec.cwd, spec.env),
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
