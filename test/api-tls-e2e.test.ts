@@ -25,6 +25,8 @@ let server: ServerProc | undefined;
 let apiPort = 0;
 
 const file = (name: string) => join(certs, name);
+/** As root a server refuses to run apps as root unless told to (these tests deploy nothing). */
+const asRoot = process.geteuid?.() === 0 ? ["--allow-root-apps"] : [];
 const openssl = (...args: string[]) => execFileSync(OPENSSL, args, { stdio: "pipe" });
 
 /** A private CA and a certificate for 127.0.0.1 signed by it, as a team would make for its server. */
@@ -104,7 +106,11 @@ test(
   "the TCP API is TLS only: --api-port without a certificate, or with a bad one, does not start",
   { skip },
   explained(async () => {
-    const bare = await cli(tmpHome(), ["server", "--port", String(await freePort()), "--api-port", "0"], 30_000);
+    const bare = await cli(
+      tmpHome(),
+      ["server", "--port", String(await freePort()), "--api-port", "0", ...asRoot],
+      30_000,
+    );
     assert.notEqual(bare.code, 0);
     assert.match(bare.stderr, /BATON_USAGE/);
     assert.match(bare.stderr, /TLS only/);
@@ -120,6 +126,7 @@ test(
         file("not-a-cert.pem"),
         "--api-key",
         file("server.key"),
+        ...asRoot,
       ],
       30_000,
     );

@@ -159,7 +159,11 @@ export interface ServerProc {
   router: { pid: number; port: number };
 }
 
-/** `baton server` in the foreground (with `extraArgs`, e.g. --git-port), ready once `baton apps --json` answers. */
+/**
+ * `baton server` in the foreground (with `extraArgs`, e.g. --git-port), ready once `baton apps --json`
+ * answers. As root (CI) it runs the fixture apps as root, explicitly (--allow-root-apps), unless
+ * `extraArgs` names an app user (--user).
+ */
 export async function startServer(
   home: string,
   port: number,
@@ -168,7 +172,18 @@ export async function startServer(
 ): Promise<ServerProc> {
   const proc = spawn(
     process.execPath,
-    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home, ...extraArgs],
+    [
+      MAIN,
+      "server",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--home",
+      home,
+      ...(extraArgs.includes("--user") ? [] : ["--allow-root-apps"]),
+      ...extraArgs,
+    ],
     {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...env, BATON_LOG_LEVEL: "info" },

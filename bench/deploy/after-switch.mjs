@@ -44,7 +44,8 @@ writeFileSync(join(app, "app.json"), JSON.stringify(appJson));
 const home = mkdtempSync(join(tmpdir(), "baton-after-switch-"));
 const port = await freePort();
 const cli = (...args) => execFileSync(process.execPath, [MAIN, ...args, "--home", home], { timeout: 60_000 });
-cli("server", "--detach", "--port", String(port));
+// As root (these machines), the example app runs as root, explicitly.
+cli("server", "--detach", "--port", String(port), ...(process.geteuid?.() === 0 ? ["--allow-root-apps"] : []));
 const api = new ApiClient(home);
 const deploy = () => api.stream("POST", "/v1/apps/hello/deploys", { source: { dir: app } }, () => {});
 const requests = [{ path: "/" }, { method: "POST", path: "/api/echo", body: '{"order":42}' }];

@@ -49,7 +49,8 @@ const cli = (...args) =>
       resolve({ code: error ? (error.code ?? 1) : 0, stdout, started, ended: Date.now() }),
     );
   });
-cliSync("server", "--detach", "--port", String(port));
+// As root (these machines), the example app runs as root, explicitly.
+cliSync("server", "--detach", "--port", String(port), ...(process.geteuid?.() === 0 ? ["--allow-root-apps"] : []));
 const api = new ApiClient(home);
 const deploy = (bakeMs) => api.stream("POST", "/v1/apps/hello/deploys", { source: { dir: app }, bakeMs }, () => {});
 const phase = async () => (await api.get("/v1/apps/hello")).deploy?.phase;

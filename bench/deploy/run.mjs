@@ -101,7 +101,18 @@ function parseJson(result, what) {
 async function startServer(home, port) {
   const child = spawn(
     process.execPath,
-    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home],
+    // As root (these machines), the example app runs as root, explicitly.
+    [
+      MAIN,
+      "server",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--home",
+      home,
+      ...(process.geteuid?.() === 0 ? ["--allow-root-apps"] : []),
+    ],
     {
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, BATON_LOG_LEVEL: "warn" },

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { waitFor } from "../core/wait.js";
+import { prepareHomeForAppUser } from "../deploy/app-user-home.js";
 import { ControlPlane } from "../deploy/control-plane.js";
 import { serverPaths } from "../deploy/paths.js";
 import type { RecoveryReport } from "../deploy/recovery.js";
@@ -13,6 +14,7 @@ import { SqliteStore } from "../store/sqlite.js";
 import { LogRotation } from "../supervisor/log-rotation.js";
 import { pidAlive } from "../supervisor/process-info.js";
 import type { ApiTls } from "./api-tls.js";
+import type { AppUser } from "../supervisor/run-as.js";
 import { ApiClient } from "./client.js";
 import { GitHttpServer } from "./git-http.js";
 import { ServerApi } from "./server-api.js";
@@ -42,6 +44,8 @@ export interface BatonServerOptions {
   apiTls?: ApiTls;
   /** `--log-max-mb`: each log (instances', router's, access, server's) is rotated past this size. */
   logMaxBytes?: number;
+  /** `--user`: every process of every app runs as this user (baton runs as root). */
+  appUser?: AppUser | undefined;
   log: Logger;
 }
 
@@ -88,6 +92,17 @@ export class BatonServer {
     const token = ServerToken.ensure(paths.token);
     if (this.opts.gitPort !== undefined) await this.listenGit(token);
     this.store = SqliteStore.open(paths.store);
+    const { appUser } = this.opts;
+    // Before anything can spawn an app process (recovery restarts instances).
+    if (appUser !== undefined) {
+      try {
+        await prepareHomeForAppUser(home, this.store, appUser, log);
+      } catch (error) {
+        // Nothing of the apps has been touched; the router and the instances serve on.
+        await this.close();
+        throw error;
+      }
+    }
     this.router = await ensureRouter({
       home,
       port: this.opts.port,
@@ -96,7 +111,13 @@ export class BatonServer {
       trustedProxies: this.opts.trustedProxies,
       log,
     });
-    this.plane = new ControlPlane({ store: this.store, traffic: routerDriver(this.router.client), home, log });
+    this.plane = new ControlPlane({
+      store: this.store,
+      traffic: routerDriver(this.router.client),
+      home,
+      log,
+      appUser,
+    });
     this.traffic = new TrafficSampler(this.router.client);
     this.metrics = new Metrics(this.router.client, this.store, this.plane.events);
     this.recovery = await this.plane.start();

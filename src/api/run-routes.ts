@@ -25,7 +25,7 @@ type RunHandler = (ctx: {
  * The one-off is stopped when the caller disconnects.
  */
 export function runRoutes(
-  plane: Pick<ControlPlane, "store" | "events" | "releaseEnv">,
+  plane: Pick<ControlPlane, "store" | "events" | "releaseEnv" | "appUser">,
 ): Array<[method: string, pattern: RegExp, handler: RunHandler]> {
   return [
     [

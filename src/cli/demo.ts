@@ -58,7 +58,10 @@ export async function run(argv: string[]): Promise<number> {
   let api: ApiClient | undefined;
   try {
     say(`baton demo: starting \`baton server --port ${port}\` (state in ${home})`);
-    server = spawn(process.execPath, [MAIN, "server", "--home", home, "--port", String(port)], {
+    // The demo runs baton's own example app on a throwaway home: as root (a container, CI) it says
+    // so explicitly rather than asking for an app user the machine may not have.
+    const asRoot = process.geteuid?.() === 0 ? ["--allow-root-apps"] : [];
+    server = spawn(process.execPath, [MAIN, "server", "--home", home, "--port", String(port), ...asRoot], {
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, BATON_LOG_LEVEL: "warn" },
     });

@@ -9,6 +9,7 @@ import { resolveHome } from "../core/home.js";
 import { createLogger } from "../core/log.js";
 import { waitFor } from "../core/wait.js";
 import { serverPaths } from "../deploy/paths.js";
+import { type AppUser, resolveAppUser } from "../supervisor/run-as.js";
 import { intOption, listOption, parse } from "./args.js";
 import { printJson, say } from "./common.js";
 
@@ -17,7 +18,8 @@ export const summary = "run the control plane and the router on this host";
 export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--git-port PORT [--git-host 127.0.0.1]]
              [--http-port PORT [--http-host 127.0.0.1]] [--access-log] [--log-max-mb 64]
              [--api-port PORT --api-cert FILE --api-key FILE [--api-host 127.0.0.1]]
-             [--trusted-proxy ADDRESS|CIDR ...] [--home DIR] [--detach] [--json]
+             [--trusted-proxy ADDRESS|CIDR ...] [--user NAME | --allow-root-apps]
+             [--home DIR] [--detach] [--json]
 
 Runs baton's control plane in the foreground: its API on DIR/server.sock (token in DIR/token,
 mode 0600), the store DIR/baton.db, and the router on --port (started as its own process unless
@@ -37,7 +39,12 @@ On 127.0.0.1 unless --api-host says otherwise. Off by default.
 --log-max-mb bounds every log baton writes (each instance's, the router's, the access log, the
 server's): past this size a file is copied to FILE.1 and emptied, checked every 2 s (default 64).
 --trusted-proxy names a load balancer in front of the router: only its X-Forwarded-* headers are
-kept (see \`baton router --help\`).`;
+kept (see \`baton router --help\`).
+--user NAME (or BATON_USER) runs every process of every app (build, release phase, hooks,
+instances, \`baton run\`) as that unprivileged user when baton runs as root; the release directories
+are handed to it, the rest of the home (token, store, sockets, logs) stays closed to it. As root
+without --user, baton refuses to start (BATON_APPS_AS_ROOT) unless --allow-root-apps says to run the
+apps as root. Not as root, --user may only name baton's own user.`;
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -56,10 +63,18 @@ export async function run(argv: string[]): Promise<number> {
     "api-host": { type: "string" },
     "api-cert": { type: "string" },
     "api-key": { type: "string" },
+    user: { type: "string" },
+    "allow-root-apps": { type: "boolean" },
     home: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
   });
+  const appUserChoice = {
+    user: values.user ?? process.env.BATON_USER,
+    allowRootApps: values["allow-root-apps"] === true,
+  };
+  // Checked before the home is touched: a refusal leaves nothing behind.
+  const appUser = resolveAppUser(appUserChoice);
   const home = resolveHome(values.home);
   const port = intOption(values.port, "port") ?? 8080;
   const host = values.host ?? "127.0.0.1";
@@ -68,7 +83,8 @@ export async function run(argv: string[]): Promise<number> {
   const logMaxMb = intOption(values["log-max-mb"], "log-max-mb", 1);
   const trustedProxies = listOption(values["trusted-proxy"]);
   const api = apiOptions(values["api-port"], values["api-host"], values["api-cert"], values["api-key"]);
-  if (values.detach) return detach(home, port, host, git, web, api, logMaxMb, trustedProxies, values.json === true);
+  if (values.detach)
+    return detach(home, port, host, git, web, api, logMaxMb, trustedProxies, appUserChoice, values.json === true);
   const log = createLogger("server");
   const server = new BatonServer({
     home,
@@ -79,8 +95,11 @@ export async function run(argv: string[]): Promise<number> {
     ...(api === undefined ? {} : { apiPort: api.port, apiHost: api.host, apiTls: api.tls }),
     ...(logMaxMb === undefined ? {} : { logMaxBytes: logMaxMb * 1024 * 1024 }),
     trustedProxies,
+    appUser,
     log,
   });
+  if (appUser === undefined && process.geteuid?.() === 0)
+    log.warn("baton runs as root and runs the apps as root (--allow-root-apps)", {});
   await server.start();
   const recovered = server.recovery;
   if (values.json)
@@ -90,12 +109,14 @@ export async function run(argv: string[]): Promise<number> {
       routerPort: server.router?.port,
       routerPid: server.router?.pid,
       routerStarted: server.router?.started,
+      appUser: appUserView(appUser),
       ...server.gitAddress(),
       ...server.httpAddress(),
       ...server.apiAddress(),
       recovery: recovered,
     });
   else {
+    if (appUser !== undefined) say(`apps run as user ${appUser.name} (uid ${appUser.uid}, gid ${appUser.gid})`);
     say(
       `baton server ready: router on http://${host}:${server.router?.port} (pid ${server.router?.pid}${server.router?.started ? ", started" : ", adopted"}), API on ${serverPaths(home).socket}`,
     );
@@ -190,6 +211,7 @@ async function detach(
   api: ApiOptions | undefined,
   logMaxMb: number | undefined,
   trustedProxies: string[],
+  appUserChoice: { user?: string | undefined; allowRootApps: boolean },
   json: boolean,
 ): Promise<number> {
   const paths = serverPaths(home);
@@ -215,6 +237,8 @@ async function detach(
           ]),
       ...(logMaxMb === undefined ? [] : ["--log-max-mb", String(logMaxMb)]),
       ...trustedProxies.flatMap((proxy) => ["--trusted-proxy", proxy]),
+      ...(appUserChoice.user === undefined ? [] : ["--user", appUserChoice.user]),
+      ...(appUserChoice.allowRootApps ? ["--allow-root-apps"] : []),
     ];
     const child = spawn(
       process.execPath,
@@ -260,4 +284,8 @@ async function detach(
       `baton server running in the background (pid ${health.pid}): router on http://${host}:${health.routerPort}${typeof health.gitPort === "number" ? `, git push over http://${health.gitHost}:${health.gitPort}/NAME.git` : ""}${typeof health.httpPort === "number" ? `, dashboard on http://${health.httpHost}:${health.httpPort}/` : ""}${typeof health.apiPort === "number" ? `, API on https://${health.apiHost}:${health.apiPort}` : ""}, log ${paths.serverLog}`,
     );
   return 0;
+}
+
+function appUserView(user: AppUser | undefined): { name: string; uid: number; gid: number } | null {
+  return user === undefined ? null : { name: user.name, uid: user.uid, gid: user.gid };
 }

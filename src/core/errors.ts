@@ -95,6 +95,10 @@ export const ERROR_CATALOG = {
     status: 507,
     summary: "The disk that holds baton's home (or a release being built) has no space left; nothing live changed.",
   },
+  BATON_APPS_AS_ROOT: {
+    status: 400,
+    summary: "baton runs as root and was given no unprivileged user to run the apps as.",
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -2,6 +2,7 @@ import { BatonError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { settledWithin } from "../core/wait.js";
 import type { AppRecord, DeployKind, DeployRecord, InstanceRecord, Store } from "../store/store.js";
+import type { AppUser } from "../supervisor/run-as.js";
 import { AppAdmin, maintenanceView } from "./app-admin.js";
 import { EventLog } from "./events.js";
 import { InstanceRegistry } from "./instances.js";
@@ -24,6 +25,8 @@ export interface ControlPlaneOptions {
   traffic: TrafficDriver;
   home: string;
   log: Logger;
+  /** `baton server --user`: every process of every app runs as this user. */
+  appUser?: AppUser | undefined;
 }
 
 /**
@@ -54,6 +57,7 @@ export class ControlPlane {
       home,
       (r) => this.releaseEnv(r.app, r.version, `${r.type}.${r.index}`),
       log,
+      opts.appUser,
     );
     this.deps = {
       store,
@@ -63,6 +67,7 @@ export class ControlPlane {
       home,
       log,
       baseEnv,
+      appUser: opts.appUser,
       enqueueRollback: (app, version) => this.enqueue(app, "rollback", { version, automatic: true }).id,
     };
     this.apps = new AppAdmin({ ...this.deps, runningDeploy: (app) => this.runningDeploy(app) });
@@ -85,6 +90,11 @@ export class ControlPlane {
 
   get home(): string {
     return this.opts.home;
+  }
+
+  /** Who the apps' processes run as; undefined: as baton's own user. */
+  get appUser(): AppUser | undefined {
+    return this.opts.appUser;
   }
 
   /** Re-adopt instances, resolve interrupted deploys, then run what was queued. */

@@ -8,6 +8,7 @@ import type { InstanceRecord, Store } from "../store/store.js";
 import { Instance, type InstanceSpec } from "../supervisor/instance.js";
 import { freePort } from "../supervisor/ports.js";
 import { CrashKeeper } from "../supervisor/restart.js";
+import type { AppUser } from "../supervisor/run-as.js";
 import type { EventLog } from "./events.js";
 import { appPaths, releaseName } from "./paths.js";
 
@@ -47,6 +48,8 @@ export class InstanceRegistry {
     private readonly home: string,
     private readonly envFor: EnvFor,
     private readonly log: Logger,
+    /** `baton server --user`: every instance spawned (or restarted) here runs as this user. */
+    private readonly appUser?: AppUser,
   ) {}
 
   async start(req: StartRequest): Promise<InstanceRecord> {
@@ -240,6 +243,7 @@ export class InstanceRegistry {
       env: this.envFor(r),
       port: r.port,
       logPath: r.logPath,
+      user: this.appUser,
     };
   }
 

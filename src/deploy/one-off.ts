@@ -92,7 +92,7 @@ export function resolveOneOff(plane: Pick<ControlPlane, "store">, request: OneOf
  * first; nothing it started is left running.
  */
 export async function runOneOff(
-  plane: Pick<ControlPlane, "store" | "events" | "releaseEnv">,
+  plane: Pick<ControlPlane, "store" | "events" | "releaseEnv" | "appUser">,
   oneOff: OneOff,
   hooks: {
     onStarted: (event: EventRecord) => void;
@@ -141,6 +141,7 @@ export async function runOneOff(
       graceMs: ONE_OFF_GRACE_MS,
       reapGroup: true,
       onOutput: hooks.onOutput,
+      user: plane.appUser,
     });
   } finally {
     live.delete(stop);

@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.js";
 import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
 import type { DeployRecord, ReleaseRecord, Store } from "../store/store.js";
+import type { AppUser } from "../supervisor/run-as.js";
 import { routeSpec } from "./app-admin.js";
 import { bake, baselineOf, type Standby } from "./bake.js";
 import { type Booted, boot, checkStillRunning, checkStillServing, smoke, warm } from "./boot.js";
@@ -35,6 +36,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Base environment of every build, release command and instance (before config vars). */
   baseEnv: Record<string, string>;
+  /** `baton server --user`: builds, release commands, hooks and instances run as this user. */
+  appUser?: AppUser | undefined;
   /** Queue a rollback to `version` (after a failed bake with nothing on standby); its deploy id. */
   enqueueRollback?: (app: string, version: number) => number;
 }
@@ -119,7 +122,7 @@ export class Pipeline {
         this.steps.skip("build", `the code of ${staged.source.replace(/^rollback to /, "")} is already built`);
       else if (config.buildCommand === undefined)
         this.steps.skip("build", "no build command (no package.json, no baton.build)");
-      else await this.steps.run("build", (ctx) => buildRelease(staged, config, env, ctx));
+      else await this.steps.run("build", (ctx) => buildRelease(staged, config, env, ctx, this.deps.appUser));
 
       const hookMs = config.timeouts.releaseMs;
       if (config.predeployCommand === undefined)
@@ -127,7 +130,9 @@ export class Pipeline {
       else if (isRollback) this.steps.skip("predeploy", "rollbacks skip predeploy");
       else {
         const command = config.predeployCommand;
-        await this.steps.run("predeploy", (ctx) => runHook("predeploy", command, staged, env, hookMs, ctx));
+        await this.steps.run("predeploy", (ctx) =>
+          runHook("predeploy", command, staged, env, hookMs, ctx, this.deps.appUser),
+        );
       }
 
       if (config.migrations === undefined) this.steps.skip("lint", "app.json has no baton.migrations");
@@ -140,7 +145,7 @@ export class Pipeline {
       if (config.releaseCommand === undefined) this.steps.skip("release", "the Procfile has no release command");
       else if (isRollback && this.deploy.request.releasePhase !== true)
         this.steps.skip("release", "rollbacks skip the release phase (use --release-phase to run it)");
-      else await this.steps.run("release", (ctx) => runReleasePhase(staged, config, env, ctx));
+      else await this.steps.run("release", (ctx) => runReleasePhase(staged, config, env, ctx, this.deps.appUser));
 
       const web = config.processes.find((p) => p.name === "web");
       const webQuantity = web === undefined ? 0 : Math.max(web.quantity, 1);
@@ -174,7 +179,9 @@ export class Pipeline {
       else {
         const command = config.postdeployCommand;
         try {
-          await this.steps.run("postdeploy", (ctx) => runHook("postdeploy", command, staged, env, hookMs, ctx));
+          await this.steps.run("postdeploy", (ctx) =>
+            runHook("postdeploy", command, staged, env, hookMs, ctx, this.deps.appUser),
+          );
         } catch (error) {
           // The new release is live and stays live: report the failed contract step, undo nothing.
           postdeployError = deployError(error);

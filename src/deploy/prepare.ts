@@ -8,6 +8,8 @@ import { BatonError } from "../core/errors.js";
 import { failpoint } from "../core/failpoint.js";
 import type { DeployRecord, ReleaseRecord } from "../store/store.js";
 import { runCommand } from "../supervisor/command.js";
+import type { AppUser } from "../supervisor/run-as.js";
+import { giveReleaseTo } from "./app-user-home.js";
 import { appPaths } from "./paths.js";
 import type { PipelineDeps } from "./pipeline.js";
 import { describeSource, type StageSource, stageSource } from "./stage.js";
@@ -51,6 +53,11 @@ export async function prepareRelease(
     failpoint("after-release-created");
     onCreated(release.version);
     const staged = await stageSource(source, dir);
+    if (deps.appUser !== undefined) {
+      // Copied as root; the build (as the app user) writes node_modules into it.
+      await giveReleaseTo(deps.home, app.name, dir, deps.appUser);
+      ctx.output(`release directory handed to user ${deps.appUser.name} (uid ${deps.appUser.uid})\n`);
+    }
     ctx.output(`copied ${staged.description} to ${dir}\n`);
     const config = await loadAppConfig(dir);
     const seeded = app.currentVersion === null ? seedConfigVars(app.configVars, config, ctx) : undefined;
@@ -193,6 +200,7 @@ export async function buildRelease(
   config: ResolvedConfig,
   env: Record<string, string>,
   ctx: StepContext,
+  user?: AppUser,
 ): Promise<StepOutcome> {
   const command = config.buildCommand ?? "";
   ctx.output(`$ ${command}\n`);
@@ -208,6 +216,7 @@ export async function buildRelease(
     },
     onSpawn: (command) => ctx.spawned?.(command),
     niceness: BUILD_NICENESS,
+    user,
   });
   if (result.code !== 0) {
     // The build's own error is whatever its tool printed; a full disk gets baton's code, so the

@@ -5,6 +5,7 @@ import { BatonError } from "../core/errors.js";
 import { delay } from "../core/wait.js";
 import type { ReleaseRecord } from "../store/store.js";
 import { runCommand } from "../supervisor/command.js";
+import type { AppUser } from "../supervisor/run-as.js";
 import type { StepContext, StepOutcome } from "./step-recorder.js";
 
 /** A migration waits at most this long for a lock before it fails (instead of queueing every query behind it). */
@@ -22,6 +23,7 @@ export async function runReleasePhase(
   config: ResolvedConfig,
   env: Record<string, string>,
   ctx: StepContext,
+  user?: AppUser,
 ): Promise<StepOutcome> {
   const command = config.releaseCommand ?? "";
   const timeoutMs = config.timeouts.releaseMs;
@@ -48,6 +50,7 @@ export async function runReleasePhase(
       timeoutMs,
       onOutput: ctx.output,
       onSpawn: (spawned) => ctx.spawned?.(spawned),
+      user,
     });
     if (result.code !== 0) {
       throw new BatonError(
@@ -184,6 +187,7 @@ export async function runHook(
   env: Record<string, string>,
   timeoutMs: number,
   ctx: StepContext,
+  user?: AppUser,
 ): Promise<StepOutcome> {
   const hookEnv: Record<string, string> = { ...env, BATON_RELEASE: `v${release.version}`, DYNO: `${hook}.1` };
   // The contract step drops things: it gets the migration session settings too.
@@ -197,6 +201,7 @@ export async function runHook(
     timeoutMs,
     onOutput: ctx.output,
     onSpawn: (spawned) => ctx.spawned?.(spawned),
+    user,
   });
   if (result.code !== 0) {
     throw new BatonError(

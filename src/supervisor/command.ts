@@ -9,6 +9,7 @@ export interface CommandProcess {
   pid: number;
   startTime: string;
 }
+import { type AppUser, spawnAs } from "./run-as.js";
 
 export interface CommandSpec {
   command: string;
@@ -36,6 +37,8 @@ export interface CommandSpec {
    * control plane stops it with killCommandGroup.
    */
   onSpawn?: (process: CommandProcess) => void;
+  /** Run as this user (`baton server --user`); as baton's own user when absent. */
+  user?: AppUser | undefined;
 }
 
 export interface CommandResult {
@@ -58,7 +61,7 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   const started = Date.now();
   const child = spawn("/bin/sh", ["-c", spec.command], {
     cwd: spec.cwd,
-    env: spec.env,
+    ...spawnAs(spec.user, spec.cwd, spec.env),
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });

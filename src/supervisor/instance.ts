@@ -3,6 +3,7 @@ import { closeSync, openSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
 import { settledWithin } from "../core/wait.js";
 import { isSameProcess, readProcStat } from "./process-info.js";
+import { type AppUser, spawnAs } from "./run-as.js";
 
 export interface InstanceSpec {
   /** ProcessType name from the Procfile ("web", "worker", ...). */
@@ -13,6 +14,8 @@ export interface InstanceSpec {
   env: Record<string, string>;
   port: number;
   logPath: string;
+  /** Run as this user (`baton server --user`); as baton's own user when absent. */
+  user?: AppUser | undefined;
 }
 
 export type InstanceState = "starting" | "running" | "stopping" | "exited";
@@ -184,12 +187,14 @@ export class Instance {
 
 function spawnDetached(spec: InstanceSpec): ChildProcess {
   // O_APPEND ("a"): writes land at the end even after logs.ts truncates the file under the app.
+  // Opened here, by baton, and handed over as a descriptor: an app user needs no right to the file
+  // or to the logs directory (it cannot read the other instances' logs).
   const log = openSync(spec.logPath, "a", 0o600);
   let child: ChildProcess;
   try {
     child = spawn("/bin/sh", ["-c", `exec ${spec.command}`], {
       cwd: spec.cwd,
-      env: { ...spec.env, PORT: String(spec.port) },
+      ...spawnAs(spec.user, spec.cwd, { ...spec.env, PORT: String(spec.port) }),
       detached: true,
       stdio: ["ignore", log, log],
     });
