@@ -398,7 +398,7 @@ describe("fuzz: router", () => {
       `sent ${sent}: ${answered} answered, ${closed} closed without an answer, ${silent} still waiting for bytes at 2.5 s; ` +
         `the instance received ${recorder.received} requests, ${recorder.violations.length} malformed`,
     );
-    assert.ok(sent >= 500, `only ${sent} cases ran within the time budget`);
+    assert.ok(sent >= 200, `only ${sent} cases ran within the time budget`);
     assert.deepEqual(bad.slice(0, 5), [], `${bad.length} malformed answers`);
     assert.deepEqual(recorder.violations.slice(0, 5), [], `${recorder.violations.length} malformed forwarded requests`);
   });
