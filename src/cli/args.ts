@@ -14,8 +14,9 @@ export function parse<T extends Options>(argv: string[], options: T, allowPositi
 
 export function intOption(value: string | undefined, name: string, min = 0): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
+  // Digits only: Number() would also read "", " 7", "0x10" and "1e3" as numbers.
+  const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min)
     throw new BatonError(
       "BATON_USAGE",
       `--${name} must be a whole number${min > 0 ? ` of at least ${min}` : ""} (got "${value}")`,

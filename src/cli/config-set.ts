@@ -1,6 +1,7 @@
 import { BatonError } from "../core/errors.js";
 import { parse } from "./args.js";
 import { APP_OPTION, COMMON_OPTIONS, client, requireApp } from "./common.js";
+import { parseConfigPairs } from "./config-pairs.js";
 import { followDeploy } from "./deploy-progress.js";
 
 export const summary = "set config vars: a new release, deployed with the same guarantees";
@@ -14,12 +15,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...COMMON_OPTIONS, ...APP_OPTION }, true);
   const app = requireApp(values.app);
   if (positionals.length === 0) throw new BatonError("BATON_USAGE", "give at least one KEY=VALUE");
-  const set: Record<string, string> = {};
-  for (const pair of positionals) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new BatonError("BATON_USAGE", `"${pair}" is not KEY=VALUE`);
-    set[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const set = parseConfigPairs(positionals);
   return followDeploy(
     client(values.home),
     `/v1/apps/${encodeURIComponent(app)}/config`,

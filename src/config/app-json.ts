@@ -166,7 +166,12 @@ const MAX_CANARY_STEPS = 10;
 /** A whole percentage from 0% to 100%, as Kubernetes writes maxSurge and maxUnavailable. */
 const PERCENT = /^(\d{1,3})%$/;
 /** A warm-up path as a string: "/path" or "METHOD /path". */
-const WARMUP_LINE = /^(?:[A-Z]+ )?\/\S*$/;
+const WARMUP_LINE = /^(?:[A-Z]+ )?\/[\x21-\x7e]*$/;
+/**
+ * A request path baton itself sends (health checks, smoke, warm-up): visible ASCII only, since
+ * node:http throws on a space or a control character, and the router refuses such a health path.
+ */
+const REQUEST_PATH = /^\/[\x21-\x7e]*$/;
 /** Dokku's health check keys; baton reads the ones in HealthcheckUser and accepts the rest. */
 const HEALTHCHECK_KEYS = [
   "type",
@@ -190,6 +195,14 @@ const STRATEGIES: readonly DeployStrategy[] = ["preboot", "rolling", "canary"];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Json = Record<string, unknown>;
+
+/**
+ * `out[key] = value` as an own property even when the key is "__proto__" (a valid process type
+ * and env name): a plain assignment would set the object's prototype and the entry would vanish.
+ */
+function setOwn<T>(out: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+}
 const isObject = (value: unknown): value is Json =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 const typeOf = (value: unknown): string => (value === null ? "null" : Array.isArray(value) ? "an array" : typeof value);
@@ -204,6 +217,15 @@ export function parseAppJson(text: string, file = "app.json"): AppJsonResult {
     const { line, column, message } = scan.error;
     problems.push({ file, line, column, message: `invalid JSON: ${message}` });
     return { config: {}, problems, keyLines };
+  }
+  for (const { path, at, first } of scan.duplicates) {
+    problems.push({
+      file,
+      line: at.line,
+      column: at.column,
+      key: path,
+      message: `duplicate key (first on line ${first.line}): JSON keeps only the last one`,
+    });
   }
   let root: unknown;
   try {
@@ -247,9 +269,18 @@ class Checker {
     }
   }
 
-  string(value: unknown, key: string, options: { nonEmpty?: boolean; startsWith?: string } = {}): string | undefined {
+  string(
+    value: unknown,
+    key: string,
+    options: { nonEmpty?: boolean; startsWith?: string; requestPath?: boolean } = {},
+  ): string | undefined {
     if (typeof value !== "string") {
       this.problem(key, value === undefined ? "is required" : `must be a string, got ${typeOf(value)}`);
+      return undefined;
+    }
+    // Commands and env values reach spawn(), which throws on a NUL byte; no other string needs one.
+    if (value.includes("\0")) {
+      this.problem(key, "must not contain a NUL character");
       return undefined;
     }
     if (options.nonEmpty && value.trim() === "") {
@@ -258,6 +289,13 @@ class Checker {
     }
     if (options.startsWith !== undefined && !value.startsWith(options.startsWith)) {
       this.problem(key, `must start with "${options.startsWith}", got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    if (options.requestPath && !REQUEST_PATH.test(value)) {
+      this.problem(
+        key,
+        `must be a path without spaces or control characters (percent-encode them), got ${JSON.stringify(value)}`,
+      );
       return undefined;
     }
     return value;
@@ -327,7 +365,7 @@ class Checker {
       const item: { quantity?: number; size?: string } = {};
       this.optional(entry, "quantity", at, item, (v, k) => this.int(v, k, 0, 100));
       this.optional(entry, "size", at, item, (v, k) => this.string(v, k, { nonEmpty: true }));
-      out[type] = item;
+      setOwn(out, type, item);
     }
     return out;
   }
@@ -354,7 +392,9 @@ class Checker {
         }
         const check: HealthcheckUser = { type: kind };
         this.optional(entry, "name", itemKey, check, (v, k) => this.string(v, k));
-        this.optional(entry, "path", itemKey, check, (v, k) => this.string(v, k, { startsWith: "/" }));
+        this.optional(entry, "path", itemKey, check, (v, k) =>
+          this.string(v, k, { startsWith: "/", requestPath: true }),
+        );
         this.optional(entry, "attempts", itemKey, check, (v, k) => this.int(v, k, 1, 1000));
         this.optional(entry, "wait", itemKey, check, (v, k) => this.int(v, k, 0, 3600));
         this.optional(entry, "timeout", itemKey, check, (v, k) => this.int(v, k, 1, 3600));
@@ -363,7 +403,7 @@ class Checker {
         this.optional(entry, "port", itemKey, check, (v, k) => this.int(v, k, 1, 65535));
         checks.push(check);
       });
-      out[type] = checks;
+      setOwn(out, type, checks);
     }
     return out;
   }
@@ -394,7 +434,8 @@ class Checker {
         continue;
       }
       if (typeof entry === "string") {
-        out[name] = entry;
+        const text = this.string(entry, at);
+        if (text !== undefined) setOwn(out, name, text);
         continue;
       }
       if (!isObject(entry)) {
@@ -411,7 +452,7 @@ class Checker {
         this.problem(k, `the only generator is "secret", got ${JSON.stringify(v)}`);
         return undefined;
       });
-      out[name] = item;
+      setOwn(out, name, item);
     }
     return out;
   }
@@ -582,7 +623,7 @@ class Checker {
         }
         if (!this.object(entry, at)) return;
         this.unknownKeys(entry, ["method", "path", "body"], at, "warm-up request");
-        const path = this.string(entry.path, `${at}.path`, { startsWith: "/" });
+        const path = this.string(entry.path, `${at}.path`, { startsWith: "/", requestPath: true });
         if (path === undefined) return;
         const item: WarmupRequestUser = { path };
         this.optional(entry, "method", at, item, (v, k) => {
@@ -610,7 +651,7 @@ class Checker {
       const at = `${key}[${n}]`;
       if (!this.object(entry, at)) return;
       this.unknownKeys(entry, ["path", "status"], at, "smoke");
-      const path = this.string(entry.path, `${at}.path`, { startsWith: "/" });
+      const path = this.string(entry.path, `${at}.path`, { startsWith: "/", requestPath: true });
       if (path === undefined) return;
       const item: { path: string; status?: number } = { path };
       this.optional(entry, "status", at, item, (v, k) => this.int(v, k, 100, 599));

@@ -1,5 +1,3 @@
-import { lineColumnAt } from "./problems.js";
-
 export interface Position {
   line: number;
   column: number;
@@ -8,8 +6,33 @@ export interface Position {
 export interface JsonScan {
   /** Where each object key (and array item) starts, by path (`baton.warmup.count`, `healthchecks.web[0].path`). */
   keys: Map<string, Position>;
+  /** Keys repeated within one object (JSON.parse keeps only the last), where each repeat starts. */
+  duplicates: Array<{ path: string; at: Position; first: Position }>;
   /** The first syntax error, when the text is not valid JSON. */
   error?: Position & { message: string };
+}
+
+/** Deeper than any real app.json; the walker recurses, so an absurd depth must stop it first. */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * Line and column of an offset from a table of line starts (binary search): recounting from the
+ * start of the text for every key made a large document quadratic.
+ */
+function positions(text: string): (offset: number) => Position {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return (offset) => {
+    const at = Math.min(offset, text.length);
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((starts[mid] as number) <= at) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, column: at - (starts[low] as number) + 1 };
+  };
 }
 
 class ScanError extends Error {
@@ -27,7 +50,10 @@ class ScanError extends Error {
  */
 export function scanJson(text: string): JsonScan {
   const keys = new Map<string, Position>();
+  const duplicates: JsonScan["duplicates"] = [];
+  const positionAt = positions(text);
   let i = 0;
+  let depth = 0;
   const ws = (): void => {
     while (i < text.length && " \t\n\r".includes(text[i] as string)) i++;
   };
@@ -60,7 +86,17 @@ export function scanJson(text: string): JsonScan {
   const value = (path: string): void => {
     ws();
     const c = text[i];
+    if ((c === "{" || c === "[") && depth >= MAX_JSON_DEPTH) fail(`nested more than ${MAX_JSON_DEPTH} levels deep`);
+    depth++;
+    try {
+      container(c, path);
+    } finally {
+      depth--;
+    }
+  };
+  const container = (c: string | undefined, path: string): void => {
     if (c === "{") {
+      const inThisObject = new Map<string, Position>();
       i++;
       ws();
       if (text[i] === "}") {
@@ -73,7 +109,11 @@ export function scanJson(text: string): JsonScan {
         const keyStart = i;
         const key = string();
         const keyPath = path === "" ? key : `${path}.${key}`;
-        if (!keys.has(keyPath)) keys.set(keyPath, lineColumnAt(text, keyStart));
+        const at = positionAt(keyStart);
+        const first = inThisObject.get(key);
+        if (first === undefined) inThisObject.set(key, at);
+        else duplicates.push({ path: keyPath, at, first });
+        if (!keys.has(keyPath)) keys.set(keyPath, at);
         ws();
         if (text[i] !== ":") fail(`expected ":" after key "${key}", got ${describe()}`);
         i++;
@@ -102,7 +142,7 @@ export function scanJson(text: string): JsonScan {
       for (let n = 0; ; n++) {
         ws();
         const itemPath = `${path}[${n}]`;
-        if (!keys.has(itemPath)) keys.set(itemPath, lineColumnAt(text, i));
+        if (!keys.has(itemPath)) keys.set(itemPath, positionAt(i));
         value(itemPath);
         ws();
         if (text[i] === ",") {
@@ -133,9 +173,9 @@ export function scanJson(text: string): JsonScan {
     value("");
     ws();
     if (i < text.length) fail(`unexpected ${describe()} after the end of the JSON value`);
-    return { keys };
+    return { keys, duplicates };
   } catch (error) {
     if (!(error instanceof ScanError)) throw error;
-    return { keys, error: { ...lineColumnAt(text, error.offset), message: error.message } };
+    return { keys, duplicates, error: { ...positionAt(error.offset), message: error.message } };
   }
 }

@@ -48,6 +48,10 @@ export function parseProcfile(text: string, file = "Procfile"): ProcfileResult {
     if (command === "") {
       problems.push({ file, line, message: `process type "${name}" has an empty command` });
       ok = false;
+    } else if (command.includes("\0")) {
+      // spawn() throws on a NUL byte: caught here, the deploy fails with a line instead of a crash.
+      problems.push({ file, line, message: `process type "${name}" has a NUL character in its command` });
+      ok = false;
     }
     const first = seen.get(name);
     if (first !== undefined && name !== "") {

@@ -58,6 +58,19 @@ export function hostOf(rawHeaders: readonly string[]): string | undefined {
 }
 
 /**
+ * More than one Host header: the router would route by the first while the instance may read
+ * another, so such a request must get a 400 (RFC 9112 3.2) and never be forwarded.
+ */
+export function hasSeveralHosts(rawHeaders: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 4 && lowerShort(name) === "host" && ++seen > 1) return true;
+  }
+  return false;
+}
+
+/**
  * Build the header list sent to the instance from the client's raw headers in one pass: drop
  * hop-by-hop headers (keeping Upgrade for WebSocket handshakes), append the client address to
  * X-Forwarded-For (to a trusted proxy's chain; a chain from anyone else is dropped), and set
@@ -89,7 +102,7 @@ export function forwardRequestHeaders(
   let forwardedHost: string | undefined;
   let forwardedPort: string | undefined;
   let requestId: string | undefined;
-  let host = "";
+  let host: string | undefined;
   let chunked = false;
   let contentLength: string | undefined;
   let upgradeProtocol = "websocket";
@@ -102,7 +115,8 @@ export function forwardRequestHeaders(
       else if (lower === "upgrade") upgradeProtocol = value;
       continue;
     }
-    if (extraHop?.has(lower)) continue;
+    // Host is never hop-by-hop: "Connection: host" must not leave the instance without one.
+    if (extraHop?.has(lower) && lower !== "host") continue;
     if (lower === "host") host = value;
     else if (lower === "content-length") contentLength = value;
     else if (lower === "x-forwarded-for") {
@@ -119,13 +133,16 @@ export function forwardRequestHeaders(
   }
   const clientAddress = normalizeAddress(peer);
   requestId ??= randomUUID();
+  // HTTP/1.1 requires a Host header; an HTTP/1.0 client may send none, so send an empty one
+  // (RFC 9112 3.2: what a client sends when the target has no authority).
+  if (host === undefined) out.push("Host", "");
   out.push(
     "X-Forwarded-For",
     forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`,
     "X-Forwarded-Proto",
     forwardedProto ?? proto,
     "X-Forwarded-Host",
-    forwardedHost ?? host,
+    forwardedHost ?? host ?? "",
     "X-Forwarded-Port",
     forwardedPort ?? String(localPort),
     "X-Request-Id",

@@ -10,7 +10,7 @@ import { AdminApi } from "./admin.js";
 import { STREAM_CLOSE_GRACE_MS } from "./drain.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
 import { announceReady, isSuccessor, receiveListener, startSuccessor } from "./handoff.js";
-import { hostOf } from "./headers.js";
+import { hasSeveralHosts, hostOf } from "./headers.js";
 import { HealthCheck } from "./health-check.js";
 import { LocalOps } from "./ops.js";
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
@@ -32,6 +32,16 @@ type RouterState = "created" | "listening" | "closing" | "closed";
  * Lifecycle: created → listening → closing (close(): stop accepting, let in-flight finish) →
  * closed. destroy() goes to closed at once.
  */
+/**
+ * Only an origin-form target ("/path?query") is forwarded. node:http also accepts absolute-form
+ * ("http://host/path") and "*", which would reach the instance as they are: most apps read the
+ * target as a path, and a Host that disagrees with the absolute URL is a request-smuggling aid.
+ */
+function isOriginForm(url: string | undefined): boolean {
+  return url?.startsWith("/") === true;
+}
+const ONE_PATH_ONE_HOST = 'The request target must be a path starting with "/", with at most one Host header.';
+
 export class Router {
   readonly options: RouterOptions;
   readonly table: RoutingTable;
@@ -240,6 +250,10 @@ export class Router {
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     // A retiring router answers, then closes: the client's next request goes to the successor.
     if (this.retiring) res.shouldKeepAlive = false;
+    if (!isOriginForm(req.url) || hasSeveralHosts(req.rawHeaders)) {
+      sendPage(req, res, "BATON_ROUTER_BAD_REQUEST", { detail: ONE_PATH_ONE_HOST });
+      return;
+    }
     const host = hostOf(req.rawHeaders);
     const app = this.table.resolve(host);
     if (app === undefined) {
@@ -258,6 +272,10 @@ export class Router {
   };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (!isOriginForm(req.url) || hasSeveralHosts(req.rawHeaders)) {
+      sendPageOnSocket(socket, "BATON_ROUTER_BAD_REQUEST", req.headers.accept);
+      return;
+    }
     const app = this.table.resolve(req.headers.host);
     if (app === undefined || app.maintenance.enabled) {
       sendPageOnSocket(

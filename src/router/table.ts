@@ -65,7 +65,10 @@ export class RoutingTable {
   putApp(spec: AppRouteSpec): AppRoute {
     const problems: string[] = [];
     if (!APP_NAME.test(spec.name)) problems.push(`name "${spec.name}" must match ${APP_NAME}`);
-    const domains = (spec.domains ?? []).map((d) => d.toLowerCase());
+    problems.push(...specShapeProblems(spec));
+    const domains = Array.isArray(spec.domains)
+      ? spec.domains.filter((d): d is string => typeof d === "string").map((d) => d.toLowerCase())
+      : [];
     for (const domain of domains) {
       if (!HOST_NAME.test(domain)) problems.push(`domain "${domain}" is not a host name`);
       const owner = this.resolveExact(domain);
@@ -186,6 +189,9 @@ export class RoutingTable {
 
   setMaintenance(name: string, maintenance: MaintenanceSpec): void {
     const app = this.app(name);
+    const problems = maintenanceProblems(maintenance);
+    if (problems.length > 0)
+      throw new BatonError("BATON_CONFIG_INVALID", `app "${name}": ${problems.join("; ")}`, { details: { problems } });
     app.maintenance = { ...maintenance };
     this.changed(app);
   }
@@ -264,6 +270,13 @@ export class RoutingTable {
         }
       }
     }
+    if (
+      spec.healthPath !== undefined &&
+      (typeof spec.healthPath !== "string" ||
+        !spec.healthPath.startsWith("/") ||
+        !/^\/[\x21-\x7e]*$/.test(spec.healthPath))
+    )
+      problems.push("pool.healthPath must be a path starting with / and no spaces or control characters");
     if (this.handedBack.has(spec.id)) problems.push(`pool id "${spec.id}" is still draining; use a new id`);
     if (problems.length > 0) {
       throw new BatonError("BATON_CONFIG_INVALID", `pool for app "${appName}": ${problems.join("; ")}`, {
@@ -315,4 +328,32 @@ function hostOnly(hostHeader: string): string {
   const colon = host.indexOf(":");
   if (colon >= 0) host = host.slice(0, colon);
   return host.toLowerCase();
+}
+
+/**
+ * Shape checks for an app spec from the admin API (JSON from another process, so typed only by
+ * trust): a wrong type stored here would fail every request of the app later, or worse, throw
+ * while a maintenance page is sent (a Retry-After with a newline took the router down).
+ */
+function specShapeProblems(spec: AppRouteSpec): string[] {
+  const problems: string[] = [];
+  if (spec.domains !== undefined && (!Array.isArray(spec.domains) || spec.domains.some((d) => typeof d !== "string")))
+    problems.push("domains must be an array of host names");
+  if (spec.isDefault !== undefined && typeof spec.isDefault !== "boolean")
+    problems.push("isDefault must be true or false");
+  if (spec.paused !== undefined && typeof spec.paused !== "boolean") problems.push("paused must be true or false");
+  if (spec.holdTimeoutMs !== undefined && typeof spec.holdTimeoutMs !== "number")
+    problems.push("holdTimeoutMs must be a number");
+  if (spec.maintenance !== undefined) problems.push(...maintenanceProblems(spec.maintenance));
+  return problems;
+}
+
+function maintenanceProblems(m: MaintenanceSpec): string[] {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return ["maintenance must be an object"];
+  const problems: string[] = [];
+  if (typeof m.enabled !== "boolean") problems.push("maintenance.enabled must be true or false");
+  if (!Number.isInteger(m.retryAfterS) || m.retryAfterS < 0 || m.retryAfterS > 86_400)
+    problems.push("maintenance.retryAfterS must be an integer from 0 to 86400");
+  if (m.html !== undefined && typeof m.html !== "string") problems.push("maintenance.html must be a string");
+  return problems;
 }

@@ -3,13 +3,13 @@ import { setPriority } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { settledWithin } from "../core/wait.js";
 import { readProcStat } from "./process-info.js";
+import { type AppUser, spawnAs } from "./run-as.js";
 
 /** A running command's process group leader, as the store keeps it: pid and /proc start time. */
 export interface CommandProcess {
   pid: number;
   startTime: string;
 }
-import { type AppUser, spawnAs } from "./run-as.js";
 
 export interface CommandSpec {
   command: string;

@@ -33,6 +33,10 @@ export class ProtocolError extends Error {
 }
 
 const MAX_HEAD_BYTES = 64 * 1024;
+/** RFC 9110 5.1 field names; node:http throws when asked to write any other name to the client. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field values and reason phrases as node:http accepts them (HTAB, visible ASCII, obs-text). */
+const FIELD_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
 const MAX_CHUNK_LINE_BYTES = 1024;
 const CRLF2 = Buffer.from("\r\n\r\n");
 
@@ -170,10 +174,16 @@ export class ResponseParser {
     if (!(statusLine.startsWith("HTTP/1.1 ") || statusLine.startsWith("HTTP/1.0 ")) || statusLine.length < 12) {
       throw new ProtocolError("invalid status line");
     }
-    const status = Number(statusLine.slice(9, 12));
-    if (!(status >= 100 && status <= 999) || (statusLine.length > 12 && statusLine[12] !== " ")) {
+    // Three digits from 100 to 599 (RFC 9110 15): Number() alone would take "1e2", and node:http
+    // refuses to write a code above 599 to the client anyway.
+    const code = statusLine.slice(9, 12);
+    const status = Number(code);
+    if (!/^[1-5][0-9][0-9]$/.test(code) || (statusLine.length > 12 && statusLine[12] !== " ")) {
       throw new ProtocolError("invalid status code");
     }
+    // A reason or header node:http would refuse to write is caught here, so the client gets a 502
+    // instead of a connection closed halfway through writing the head.
+    if (!FIELD_TEXT.test(statusLine.slice(13))) throw new ProtocolError("invalid reason phrase");
     const http10 = statusLine[7] === "0";
     const rawHeaders: string[] = [];
     let contentLength = -1;
@@ -191,7 +201,9 @@ export class ResponseParser {
       const name = line.slice(0, colon);
       const last = name.charCodeAt(name.length - 1);
       if (last === 32 || last === 9) throw new ProtocolError("whitespace before a header colon");
+      if (!TOKEN.test(name)) throw new ProtocolError("invalid header name");
       const value = line.slice(colon + 1).trim();
+      if (!FIELD_TEXT.test(value)) throw new ProtocolError("invalid header value");
       rawHeaders.push(name, value);
       // Compare lengths first: most headers are none of these and skip the lower-casing.
       const n = name.length;
