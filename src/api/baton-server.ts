@@ -35,6 +35,8 @@ export interface BatonServerOptions {
   accessLog?: boolean;
   /** `--trusted-proxy`: peers whose X-Forwarded-* headers a router started here keeps. */
   trustedProxies?: string[];
+  /** `--https-port` and `--tls-dir`: a router started here also serves HTTPS with these certificates. */
+  tls?: { httpsPort: number; tlsDir: string };
   /** `--log-max-mb`: each log (instances', router's, access, server's) is rotated past this size. */
   logMaxBytes?: number;
   log: Logger;
@@ -87,6 +89,7 @@ export class BatonServer {
       host: this.opts.host,
       accessLog: this.opts.accessLog === true ? paths.accessLog : undefined,
       trustedProxies: this.opts.trustedProxies,
+      tls: this.opts.tls,
       log,
     });
     this.plane = new ControlPlane({ store: this.store, traffic: routerDriver(this.router.client), home, log });
@@ -104,6 +107,7 @@ export class BatonServer {
         pid: process.pid,
         home,
         routerPort: this.router?.port,
+        routerHttpsPort: this.router?.httpsPort ?? null,
         routerPid: this.router?.pid,
         uptimeMs: Date.now() - started,
         ...this.gitAddress(),
@@ -112,6 +116,11 @@ export class BatonServer {
       (keepRunning) => void this.shutdown(keepRunning),
       this.traffic,
       () => this.restartRouter(),
+      async () => {
+        const router = this.router;
+        if (router === undefined) throw new BatonError("BATON_ROUTER_UNREACHABLE", "the server has no router");
+        return router.client.tlsReload();
+      },
     );
     if (this.opts.httpPort !== undefined) await this.listenHttp(token, this.api);
     await this.api.listen(paths.socket);

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BatonServer } from "../api/baton-server.js";
 import { ApiClient } from "../api/client.js";
@@ -15,7 +16,8 @@ export const summary = "run the control plane and the router on this host";
 
 export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--git-port PORT [--git-host 127.0.0.1]]
              [--http-port PORT [--http-host 127.0.0.1]] [--access-log] [--log-max-mb 64]
-             [--trusted-proxy ADDRESS|CIDR ...] [--home DIR] [--detach] [--json]
+             [--trusted-proxy ADDRESS|CIDR ...] [--https-port PORT --tls-dir DIR]
+             [--home DIR] [--detach] [--json]
 
 Runs baton's control plane in the foreground: its API on DIR/server.sock (token in DIR/token,
 mode 0600), the store DIR/baton.db, and the router on --port (started as its own process unless
@@ -31,7 +33,9 @@ clear, so expose it only behind TLS (a reverse proxy).
 --log-max-mb bounds every log baton writes (each instance's, the router's, the access log, the
 server's): past this size a file is copied to FILE.1 and emptied, checked every 2 s (default 64).
 --trusted-proxy names a load balancer in front of the router: only its X-Forwarded-* headers are
-kept (see \`baton router --help\`).`;
+kept (see \`baton router --help\`).
+--https-port with --tls-dir makes a router started by this server also serve HTTPS with the
+certificates in DIR (layout and reload: see \`baton router --help\`; \`baton tls:reload\` reloads).`;
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -46,6 +50,8 @@ export async function run(argv: string[]): Promise<number> {
     "access-log": { type: "boolean" },
     "log-max-mb": { type: "string" },
     "trusted-proxy": { type: "string", multiple: true },
+    "https-port": { type: "string" },
+    "tls-dir": { type: "string" },
     home: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
@@ -57,7 +63,8 @@ export async function run(argv: string[]): Promise<number> {
   const web = httpOptions(values["http-port"], values["http-host"], values["access-log"] === true);
   const logMaxMb = intOption(values["log-max-mb"], "log-max-mb", 1);
   const trustedProxies = listOption(values["trusted-proxy"]);
-  if (values.detach) return detach(home, port, host, git, web, logMaxMb, trustedProxies, values.json === true);
+  const tls = tlsOptions(values["https-port"], values["tls-dir"]);
+  if (values.detach) return detach(home, port, host, git, web, logMaxMb, trustedProxies, tls, values.json === true);
   const log = createLogger("server");
   const server = new BatonServer({
     home,
@@ -67,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     ...web,
     ...(logMaxMb === undefined ? {} : { logMaxBytes: logMaxMb * 1024 * 1024 }),
     trustedProxies,
+    ...(tls === undefined ? {} : { tls }),
     log,
   });
   await server.start();
@@ -76,6 +84,7 @@ export async function run(argv: string[]): Promise<number> {
       pid: process.pid,
       home,
       routerPort: server.router?.port,
+      routerHttpsPort: server.router?.httpsPort ?? null,
       routerPid: server.router?.pid,
       routerStarted: server.router?.started,
       ...server.gitAddress(),
@@ -86,6 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     say(
       `baton server ready: router on http://${host}:${server.router?.port} (pid ${server.router?.pid}${server.router?.started ? ", started" : ", adopted"}), API on ${serverPaths(home).socket}`,
     );
+    if (server.router?.httpsPort !== undefined) say(`router HTTPS on https://${host}:${server.router.httpsPort}`);
     const { gitHost, gitPort } = server.gitAddress();
     if (gitPort !== null) say(`git push over HTTP: http://${gitHost}:${gitPort}/NAME.git (password: the token)`);
     const { httpHost, httpPort } = server.httpAddress();
@@ -110,6 +120,22 @@ export async function run(argv: string[]): Promise<number> {
   process.off("SIGTERM", stop);
   process.off("SIGINT", stop);
   return 0;
+}
+
+interface TlsOptions {
+  httpsPort: number;
+  tlsDir: string;
+}
+
+/** --https-port and --tls-dir go together: a port without certificates serves nothing. */
+function tlsOptions(port: string | undefined, dir: string | undefined): TlsOptions | undefined {
+  if (port === undefined && dir === undefined) return undefined;
+  const httpsPort = intOption(port, "https-port");
+  if (httpsPort === undefined || dir === undefined || dir === "")
+    throw new BatonError("BATON_USAGE", "--https-port and --tls-dir go together", {
+      hint: "baton server --https-port 8443 --tls-dir /etc/baton/tls",
+    });
+  return { httpsPort, tlsDir: resolve(dir) };
 }
 
 /** --git-port and --git-host, checked: a host without a port is a mistake worth saying. */
@@ -146,6 +172,7 @@ async function detach(
   web: HttpOptions,
   logMaxMb: number | undefined,
   trustedProxies: string[],
+  tls: TlsOptions | undefined,
   json: boolean,
 ): Promise<number> {
   const paths = serverPaths(home);
@@ -159,6 +186,7 @@ async function detach(
       ...(web.accessLog === true ? ["--access-log"] : []),
       ...(logMaxMb === undefined ? [] : ["--log-max-mb", String(logMaxMb)]),
       ...trustedProxies.flatMap((proxy) => ["--trusted-proxy", proxy]),
+      ...(tls === undefined ? [] : ["--https-port", String(tls.httpsPort), "--tls-dir", tls.tlsDir]),
     ];
     const child = spawn(
       process.execPath,
