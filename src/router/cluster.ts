@@ -3,6 +3,7 @@ import { BatonError, errorFromJSON } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { AdminApi } from "./admin.js";
 import type { AppRouteSpec, MaintenanceSpec } from "./app-route.js";
+import { CertificateSet } from "./certificates.js";
 import type { DrainOptions, DrainReport } from "./drain.js";
 import { LocalOps, type PoolDescription, type RouterOps, type TableDescription, type TlsDescription } from "./ops.js";
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
@@ -281,6 +282,9 @@ export class RouterPrimary {
       );
     }
     const o = this.options;
+    // Each worker loads the certificates itself; a bad file must stop the start here, with its
+    // error, rather than make every worker die as it starts (and be restarted, and die again).
+    if (o.tlsDir !== undefined) CertificateSet.load(o.tlsDir);
     // The resolved options carry every limit the table needs.
     this.table = new RoutingTable(o);
     const ops = new ClusterOps(this.table, () => [...this.channels.values()]);
@@ -292,6 +296,7 @@ export class RouterPrimary {
         pid: process.pid,
         uptimeMs: Date.now() - this.startedAt,
         port: this.options.port,
+        httpsPort: this.options.httpsPort ?? null,
         workers: this.channels.size,
         apps: this.table.apps.size,
       }),
@@ -361,6 +366,8 @@ export async function runRouterWorker(userOptions: RouterUserOptions): Promise<v
   // whose primary dies exits on its own when the IPC channel closes (node:cluster does that).
   process.on("SIGINT", () => {});
   process.on("SIGTERM", () => {});
+  // A TLS reload comes from the primary (SIGHUP there), never from a signal to the whole group.
+  process.on("SIGHUP", () => {});
   await new Promise<void>((resolve) => {
     process.on("message", (message: OpMessage) => {
       if (message?.baton !== "op") return;
