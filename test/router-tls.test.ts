@@ -339,6 +339,12 @@ describe("router: HTTPS", () => {
         );
       }
     })();
+    // A connection opened before the reloads: it keeps its certificate and goes on serving.
+    const open = connect({ host: "127.0.0.1", port: httpsPort, servername: "shop.test", ca });
+    await new Promise<void>((resolve, reject) => {
+      open.once("secureConnect", resolve);
+      open.once("error", reject);
+    });
     await sleep(500);
 
     const renewed = install(1);
@@ -368,6 +374,19 @@ describe("router: HTTPS", () => {
     });
     assert.equal((await handshake(httpsPort, "shop.test")).fingerprint, wanted, "the old certificate stays in use");
     await sleep(500);
+
+    assert.equal(open.getPeerCertificate().fingerprint256, before.fingerprint, "open connections keep theirs");
+    const onOpen = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      open.on("data", (chunk: Buffer) => {
+        text += String(chunk);
+        if (text.includes("\r\n\r\n") && text.endsWith("tls-1")) resolve(text);
+      });
+      open.once("error", reject);
+      open.write("GET /id HTTP/1.1\r\nHost: shop.test\r\n\r\n");
+    });
+    open.destroy();
+    assert.match(onOpen, /^HTTP\/1\.1 200 /, "the connection opened before the reloads still serves");
 
     const stats = await load.stop();
     stopFresh = true;
@@ -425,6 +444,30 @@ describe("router: HTTPS configuration errors and a TLS terminator in front", () 
     assert.match(String(noDir?.message), /httpsPort and tlsDir go together/);
   });
 
+  test("a slow client over TLS meets the same headers timeout as over plain HTTP (408, then closed)", async (t) => {
+    const dir = tmpHome();
+    const tlsDir = join(dir, "tls");
+    mkdirSync(tlsDir);
+    const ca = makeCert(join(tlsDir, "shop.crt"), join(tlsDir, "shop.key"), ["shop.test"]);
+    const router = await startRouter({ args: ["--https-port", "0", "--tls-dir", tlsDir, "--headers-timeout", "1000"] });
+    const httpsPort = (await router.client.health()).httpsPort as number;
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: "127.0.0.1", port: httpsPort, servername: "shop.test", ca });
+      let text = "";
+      socket.once("secureConnect", () => socket.write("GET / HTTP/1.1\r\nHost: shop.test\r\nX-Slow: "));
+      socket.on("data", (chunk: Buffer) => {
+        text += String(chunk);
+      });
+      socket.once("close", () => resolve(text));
+      socket.once("error", reject);
+      socket.setTimeout(15_000, () => socket.destroy(new Error("the router never closed the slow connection")));
+    });
+    t.diagnostic(`answered after ${Date.now() - started} ms: ${answer.split("\r\n")[0]}`);
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /BATON_ROUTER_CLIENT_TIMEOUT/);
+  });
+
   test("behind a trusted TLS terminator: its X-Forwarded-Proto https is believed, http is redirected to port 443", async () => {
     const router = await startRouter({ args: ["--trusted-proxy", "127.0.0.1"] });
     const upstream = await startUpstream("tls-proxy");
@@ -439,5 +482,80 @@ describe("router: HTTPS configuration errors and a TLS terminator in front", () 
     // A Host header that cannot go into a URL is not echoed into a Location.
     const odd = await http(router.port, "/", { headers: { host: "secure.test:80x" } });
     assert.equal(odd.status, 400);
+  });
+});
+
+describe("router: HTTPS across a restart in place", () => {
+  /** Successors are started by the router itself (detached), not by the test: killed here. */
+  const successors: number[] = [];
+  after(async () => {
+    for (const pid of successors) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
+    await cleanup();
+  });
+
+  test("the HTTPS listening socket is handed to the successor: no request over TLS or plain HTTP fails", async (t) => {
+    const dir = tmpHome();
+    const tlsDir = join(dir, "tls");
+    mkdirSync(tlsDir);
+    const ca = [makeCert(join(tlsDir, "shop.crt"), join(tlsDir, "shop.key"), ["shop.test"])];
+    const router = await startRouter({ args: ["--https-port", "0", "--tls-dir", tlsDir] });
+    const first = await router.client.health();
+    const httpsPort = first.httpsPort as number;
+    const group = await Promise.all([startUpstream("tls-ho-a"), startUpstream("tls-ho-b")]);
+    await router.client.putApp({ name: "shop", domains: ["shop.test"] });
+    await router.client.swap("shop", pool("ho", "v1", group, "/id"));
+    const requests = [
+      { path: "/id" },
+      { method: "POST", path: "/echo", body: "x".repeat(1_000) },
+      { path: "/slow?ms=200" },
+    ];
+    const overTls = new LoadRun({
+      port: httpsPort,
+      hostHeader: "shop.test",
+      tls: { ca: ca.join("\n") },
+      connections: 8,
+      maxDurationMs: 20_000,
+      maxRequests: 1_000_000,
+      requests,
+    }).start();
+    const plain = new LoadRun({
+      port: router.port,
+      hostHeader: "shop.test",
+      connections: 4,
+      maxDurationMs: 20_000,
+      maxRequests: 1_000_000,
+      requests,
+    }).start();
+    await sleep(1_000);
+
+    const second = await router.client.handOff();
+    successors.push(second.pid);
+    assert.notEqual(second.pid, first.pid);
+    await waitFor("the old router to exit", async () => (router.proc.exitCode !== null ? true : undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
+    const health = await router.client.health();
+    assert.equal(health.pid, second.pid);
+    assert.equal(health.httpsPort, httpsPort, "the successor serves HTTPS on the same port");
+    await sleep(1_000);
+
+    const tlsStats = await overTls.stop();
+    const plainStats = await plain.stop();
+    t.diagnostic(
+      `across a handoff: ${tlsStats.requests} requests over TLS (${tlsStats.failed} failed), ${plainStats.requests} plain (${plainStats.failed} failed)`,
+    );
+    assert.equal(tlsStats.failed, 0, JSON.stringify(tlsStats.failures));
+    assert.equal(plainStats.failed, 0, JSON.stringify(plainStats.failures));
+    assert.ok(tlsStats.requests > 100, `too few requests over TLS: ${tlsStats.requests}`);
+    // The successor loaded the certificates itself and reloads them too.
+    assert.equal((await handshake(httpsPort, "shop.test")).cn, "shop.test");
+    assert.equal((await router.client.tlsReload()).certificates.length, 1);
   });
 });
