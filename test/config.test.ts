@@ -127,6 +127,31 @@ test("warm-up requests: paths, METHOD paths and objects with a body; bad ones ar
   );
 });
 
+test("baton.https: redirect and HSTS resolve with defaults off; bad values are listed by key", () => {
+  const { processes } = parseProcfile("web: node server.js\n");
+  const none = resolveConfig({ procfile: processes, appJson: {} });
+  assert.deepEqual(none.https, { redirect: false, hstsMaxAgeS: 0 });
+  const good = parseAppJson(JSON.stringify({ baton: { https: { redirect: true, hstsMaxAgeS: 31_536_000 } } }));
+  assert.deepEqual(good.problems, []);
+  const config = resolveConfig({ procfile: processes, appJson: good.config });
+  assert.deepEqual(config.https, { redirect: true, hstsMaxAgeS: 31_536_000 });
+  const bad = parseAppJson(
+    '{\n  "baton": {\n    "https": { "redirect": "yes", "hstsMaxAgeS": -1, "redirct": true }\n  }\n}\n',
+  );
+  assert.deepEqual(
+    bad.problems.map((p) => [p.key, p.line, p.message]),
+    [
+      ["baton.https.redirct", 3, 'unknown https key; did you mean "redirect"?'],
+      ["baton.https.redirect", 3, "must be true or false, got string"],
+      ["baton.https.hstsMaxAgeS", 3, "must be an integer from 0 to 63072000, got -1"],
+    ],
+  );
+  assert.deepEqual(
+    parseAppJson(JSON.stringify({ baton: { https: true } })).problems.map((p) => p.message),
+    ["must be an object, got boolean"],
+  );
+});
+
 test("every problem in Procfile and app.json is reported with its line", async () => {
   const procfile = [
     "web: node server.js",

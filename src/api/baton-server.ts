@@ -42,6 +42,8 @@ export interface BatonServerOptions {
   apiPort?: number;
   apiHost?: string;
   apiTls?: ApiTls;
+  /** `--https-port` and `--tls-dir`: a router started here also serves HTTPS with these certificates. */
+  tls?: { httpsPort: number; tlsDir: string };
   /** `--log-max-mb`: each log (instances', router's, access, server's) is rotated past this size. */
   logMaxBytes?: number;
   /** `--user`: every process of every app runs as this user (baton runs as root). */
@@ -109,6 +111,7 @@ export class BatonServer {
       host: this.opts.host,
       accessLog: this.opts.accessLog === true ? paths.accessLog : undefined,
       trustedProxies: this.opts.trustedProxies,
+      tls: this.opts.tls,
       log,
     });
     this.plane = new ControlPlane({
@@ -132,6 +135,7 @@ export class BatonServer {
         pid: process.pid,
         home,
         routerPort: this.router?.port,
+        routerHttpsPort: this.router?.httpsPort ?? null,
         routerPid: this.router?.pid,
         uptimeMs: Date.now() - started,
         ...this.gitAddress(),
@@ -141,6 +145,11 @@ export class BatonServer {
       (keepRunning) => void this.shutdown(keepRunning),
       this.traffic,
       () => this.restartRouter(),
+      async () => {
+        const router = this.router;
+        if (router === undefined) throw new BatonError("BATON_ROUTER_UNREACHABLE", "the server has no router");
+        return router.client.tlsReload();
+      },
     );
     if (this.opts.httpPort !== undefined) await this.listenHttp(token, this.api);
     if (this.opts.apiPort !== undefined) await this.listenApiTls(this.api);

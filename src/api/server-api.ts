@@ -45,6 +45,8 @@ export class ServerApi {
     traffic?: TrafficSampler,
     /** `baton router:restart`: the router hands its socket to a successor (the code now on disk). */
     restartRouter?: () => Promise<{ previousPid: number; pid: number }>,
+    /** `baton tls:reload`: the router reads its TLS directory again. */
+    reloadRouterTls?: () => Promise<unknown>,
   ) {
     const { store } = plane;
     const app = (name: string) => {
@@ -225,6 +227,14 @@ export class ServerApi {
         async () => {
           await token.rotate();
           return { rotated: true, path: token.path };
+        },
+      ],
+      [
+        "POST",
+        /^\/v1\/router\/tls\/reload$/,
+        async () => {
+          if (reloadRouterTls === undefined) throw new BatonError("BATON_USAGE", "this server cannot reach its router");
+          return reloadRouterTls();
         },
       ],
       [

@@ -49,6 +49,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   shutdown: () => import("./shutdown.js"),
   router: () => import("./router.js"),
   "router:restart": () => import("./router-restart.js"),
+  "tls:reload": () => import("./tls-reload.js"),
   "token:rotate": () => import("./token-rotate.js"),
   lint: () => import("./lint.js"),
   "git-receive": () => import("./git-receive.js"),

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ApiTls, loadApiTls } from "../api/api-tls.js";
 import { BatonServer } from "../api/baton-server.js";
@@ -19,6 +20,7 @@ export const usage = `baton server [--port 8080] [--host 127.0.0.1] [--git-port 
              [--http-port PORT [--http-host 127.0.0.1]] [--access-log] [--log-max-mb 64]
              [--api-port PORT --api-cert FILE --api-key FILE [--api-host 127.0.0.1]]
              [--trusted-proxy ADDRESS|CIDR ...] [--user NAME | --allow-root-apps]
+             [--https-port PORT --tls-dir DIR]
              [--home DIR] [--detach] [--json]
 
 Runs baton's control plane in the foreground: its API on DIR/server.sock (token in DIR/token,
@@ -44,7 +46,9 @@ kept (see \`baton router --help\`).
 instances, \`baton run\`) as that unprivileged user when baton runs as root; the release directories
 are handed to it, the rest of the home (token, store, sockets, logs) stays closed to it. As root
 without --user, baton refuses to start (BATON_APPS_AS_ROOT) unless --allow-root-apps says to run the
-apps as root. Not as root, --user may only name baton's own user.`;
+apps as root. Not as root, --user may only name baton's own user.
+--https-port with --tls-dir makes a router started by this server also serve HTTPS with the
+certificates in DIR (layout and reload: see \`baton router --help\`; \`baton tls:reload\` reloads).`;
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -65,6 +69,8 @@ export async function run(argv: string[]): Promise<number> {
     "api-key": { type: "string" },
     user: { type: "string" },
     "allow-root-apps": { type: "boolean" },
+    "https-port": { type: "string" },
+    "tls-dir": { type: "string" },
     home: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
@@ -83,8 +89,9 @@ export async function run(argv: string[]): Promise<number> {
   const logMaxMb = intOption(values["log-max-mb"], "log-max-mb", 1);
   const trustedProxies = listOption(values["trusted-proxy"]);
   const api = apiOptions(values["api-port"], values["api-host"], values["api-cert"], values["api-key"]);
+  const tls = tlsOptions(values["https-port"], values["tls-dir"]);
   if (values.detach)
-    return detach(home, port, host, git, web, api, logMaxMb, trustedProxies, appUserChoice, values.json === true);
+    return detach(home, port, host, git, web, api, logMaxMb, trustedProxies, appUserChoice, tls, values.json === true);
   const log = createLogger("server");
   const server = new BatonServer({
     home,
@@ -96,6 +103,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(logMaxMb === undefined ? {} : { logMaxBytes: logMaxMb * 1024 * 1024 }),
     trustedProxies,
     appUser,
+    ...(tls === undefined ? {} : { tls }),
     log,
   });
   if (appUser === undefined && process.geteuid?.() === 0)
@@ -107,6 +115,7 @@ export async function run(argv: string[]): Promise<number> {
       pid: process.pid,
       home,
       routerPort: server.router?.port,
+      routerHttpsPort: server.router?.httpsPort ?? null,
       routerPid: server.router?.pid,
       routerStarted: server.router?.started,
       appUser: appUserView(appUser),
@@ -120,6 +129,7 @@ export async function run(argv: string[]): Promise<number> {
     say(
       `baton server ready: router on http://${host}:${server.router?.port} (pid ${server.router?.pid}${server.router?.started ? ", started" : ", adopted"}), API on ${serverPaths(home).socket}`,
     );
+    if (server.router?.httpsPort !== undefined) say(`router HTTPS on https://${host}:${server.router.httpsPort}`);
     const { gitHost, gitPort } = server.gitAddress();
     if (gitPort !== null) say(`git push over HTTP: http://${gitHost}:${gitPort}/NAME.git (password: the token)`);
     const { apiHost, apiPort } = server.apiAddress();
@@ -146,6 +156,22 @@ export async function run(argv: string[]): Promise<number> {
   process.off("SIGTERM", stop);
   process.off("SIGINT", stop);
   return 0;
+}
+
+interface TlsOptions {
+  httpsPort: number;
+  tlsDir: string;
+}
+
+/** --https-port and --tls-dir go together: a port without certificates serves nothing. */
+function tlsOptions(port: string | undefined, dir: string | undefined): TlsOptions | undefined {
+  if (port === undefined && dir === undefined) return undefined;
+  const httpsPort = intOption(port, "https-port");
+  if (httpsPort === undefined || dir === undefined || dir === "")
+    throw new BatonError("BATON_USAGE", "--https-port and --tls-dir go together", {
+      hint: "baton server --https-port 8443 --tls-dir /etc/baton/tls",
+    });
+  return { httpsPort, tlsDir: resolve(dir) };
 }
 
 /** --git-port and --git-host, checked: a host without a port is a mistake worth saying. */
@@ -212,6 +238,7 @@ async function detach(
   logMaxMb: number | undefined,
   trustedProxies: string[],
   appUserChoice: { user?: string | undefined; allowRootApps: boolean },
+  tls: TlsOptions | undefined,
   json: boolean,
 ): Promise<number> {
   const paths = serverPaths(home);
@@ -239,6 +266,7 @@ async function detach(
       ...trustedProxies.flatMap((proxy) => ["--trusted-proxy", proxy]),
       ...(appUserChoice.user === undefined ? [] : ["--user", appUserChoice.user]),
       ...(appUserChoice.allowRootApps ? ["--allow-root-apps"] : []),
+      ...(tls === undefined ? [] : ["--https-port", String(tls.httpsPort), "--tls-dir", tls.tlsDir]),
     ];
     const child = spawn(
       process.execPath,

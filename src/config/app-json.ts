@@ -53,6 +53,15 @@ export interface BatonUserConfig {
   bakeMs?: number;
   /** When a new release is rolled back without anyone asking. */
   rollback?: RollbackUser;
+  /** HTTPS for the app's domains (the router's --https-port serves it). */
+  https?: HttpsUser;
+}
+
+export interface HttpsUser {
+  /** Plaintext requests get 308 Permanent Redirect to the same URL over HTTPS. */
+  redirect?: boolean;
+  /** Strict-Transport-Security max-age (seconds) on responses over HTTPS; 0 sends none. */
+  hstsMaxAgeS?: number;
 }
 
 /** An instance count (`2`) or a share of the formation's quantity (`"25%"`), as Kubernetes has it. */
@@ -158,7 +167,10 @@ const BATON_KEYS = [
   "canary",
   "bakeMs",
   "rollback",
+  "https",
 ];
+/** Two years, as the router allows (router/table.ts); the HSTS preload list asks for one. */
+const MAX_HSTS_MAX_AGE_S = 63_072_000;
 const ROLLBACK_KEYS = ["auto", "minRequests", "errorRateIncrease", "p99Ratio", "p99MinIncreaseMs", "maxCrashes"];
 /** Up to a day: longer bakes would hold a deploy (and the queue behind it) for too long. */
 const MAX_BAKE_MS = 86_400_000;
@@ -491,6 +503,16 @@ class Checker {
     this.optional(value, "canary", key, out, (v, k) => this.canary(v, k));
     this.optional(value, "bakeMs", key, out, (v, k) => this.int(v, k, 0, MAX_BAKE_MS));
     this.optional(value, "rollback", key, out, (v, k) => this.rollback(v, k));
+    this.optional(value, "https", key, out, (v, k) => this.https(v, k));
+    return out;
+  }
+
+  https(value: unknown, key: string): HttpsUser | undefined {
+    if (!this.object(value, key)) return undefined;
+    this.unknownKeys(value, ["redirect", "hstsMaxAgeS"], key, "https");
+    const out: HttpsUser = {};
+    this.optional(value, "redirect", key, out, (v, k) => this.boolean(v, k));
+    this.optional(value, "hstsMaxAgeS", key, out, (v, k) => this.int(v, k, 0, MAX_HSTS_MAX_AGE_S));
     return out;
   }
 

@@ -108,6 +108,8 @@ export interface ResolvedConfig {
     readonly releaseMs: number;
   };
   readonly keepReleases: number;
+  /** What the router does for the app's plaintext requests and over HTTPS (app.json baton.https). */
+  readonly https: { readonly redirect: boolean; readonly hstsMaxAgeS: number };
   /** Migrations linted before the release phase; undefined when app.json names none. */
   readonly migrations: { readonly dir: string; readonly postgres: number; readonly strict: boolean } | undefined;
   readonly env: Readonly<Record<string, ResolvedEnvVar>>;
@@ -263,6 +265,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       releaseMs: baton.releaseTimeoutMs ?? DEFAULTS.releaseMs,
     },
     keepReleases: baton.keepReleases ?? DEFAULTS.keepReleases,
+    https: { redirect: baton.https?.redirect ?? false, hstsMaxAgeS: baton.https?.hstsMaxAgeS ?? 0 },
     migrations:
       baton.migrations === undefined
         ? undefined

@@ -31,6 +31,10 @@ export const ERROR_CATALOG = {
     status: 408,
     summary: "The client did not send its request headers or body in time.",
   },
+  BATON_TLS_CERT_INVALID: {
+    status: 400,
+    summary: "A certificate or key in the TLS directory cannot be used.",
+  },
   BATON_ROUTER_UNREACHABLE: { status: 503, summary: "The router's admin socket did not answer." },
   BATON_ADMIN_NOT_FOUND: { status: 404, summary: "The app or pool named in the admin request does not exist." },
   BATON_ADMIN_CONFLICT: { status: 409, summary: "The admin request conflicts with the current routing state." },

@@ -153,6 +153,6 @@ export function tcpPort(server: Server): number | undefined {
  * latter also cuts idle keep-alive connections at once, racing clients about to reuse them (and
  * a unix listener's socket file is removed either way: libuv unlinks it on close).
  */
-export function stopAccepting(server: Server): void {
+export function stopAccepting(server: NetServer): void {
   NetServer.prototype.close.call(server);
 }

@@ -20,13 +20,23 @@ const DESTROY_DRAIN_CAP_MS = 30_000;
  * The app as the router should route it, maintenance included: every putApp sends the stored
  * state, so a deploy (or a restarted control plane) never turns maintenance off by accident.
  */
-export function routeSpec(app: AppRecord): AppRouteSpec {
+export function routeSpec(app: AppRecord, config?: ResolvedConfig): AppRouteSpec {
   return {
     name: app.name,
     domains: app.domains,
     isDefault: app.isDefault,
     maintenance: maintenanceSpec(app.maintenance),
+    ...(config === undefined ? {} : httpsRoute(config)),
   };
+}
+
+/**
+ * The route's HTTPS settings as the serving release's app.json has them (`baton.https`). A release
+ * staged before the key existed has none in its stored config: no redirect, no HSTS.
+ */
+export function httpsRoute(config: ResolvedConfig): Pick<AppRouteSpec, "redirectHttps" | "hstsMaxAgeS"> {
+  const https = (config as Partial<ResolvedConfig>).https;
+  return { redirectHttps: https?.redirect ?? false, hstsMaxAgeS: https?.hstsMaxAgeS ?? 0 };
 }
 
 export function maintenanceSpec(maintenance: MaintenanceRecord | null): MaintenanceSpec {
@@ -281,7 +291,12 @@ export class AppAdmin {
   private async putRouted(app: AppRecord): Promise<void> {
     const table = await this.deps.traffic.table();
     if (!table.apps.some((a) => a.name === app.name)) return;
-    await this.deps.traffic.putApp(routeSpec(app));
+    await this.deps.traffic.putApp(routeSpec(app, this.servingConfig(app)));
+  }
+
+  private servingConfig(app: AppRecord): ResolvedConfig | undefined {
+    const release = app.currentVersion === null ? undefined : this.deps.store.getRelease(app.name, app.currentVersion);
+    return release?.appConfig as ResolvedConfig | undefined;
   }
 
   private drainMsOf(app: AppRecord): number {

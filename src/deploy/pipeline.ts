@@ -306,6 +306,8 @@ export class Pipeline {
       previousPool = previous;
       this.switched = true;
       this.goLive(staged);
+      // The new release's app.json says whether the app redirects to HTTPS: true from its switch on.
+      await traffic.putApp(routeSpec(store.getApp(app.name) ?? app, config));
       // A rolling deploy's last batch Pool (or a canary never promoted) must not keep a share.
       const leftover = await traffic.setCanary(app.name, null, 0);
       if (leftover !== null) await traffic.drain(leftover.id, { timeoutMs: 0 });

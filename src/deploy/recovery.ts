@@ -137,7 +137,7 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
         { instance: record.id },
       );
     }
-    await traffic.putApp(routeSpec(app));
+    await traffic.putApp(routeSpec(app, release.appConfig as ResolvedConfig));
     const web = instances.list({ app: app.name, version: current, type: "web" });
     const routed = table.apps.find((a) => a.name === app.name)?.active;
     const routedPorts = new Set(routed?.targets.map((t) => t.port) ?? []);

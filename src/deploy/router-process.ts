@@ -15,6 +15,8 @@ export interface RouterHandle {
   client: RouterClient;
   pid: number;
   port: number;
+  /** The router's HTTPS port; undefined when it serves plain HTTP only. */
+  httpsPort: number | undefined;
   /** False when a router was already running and was adopted. */
   started: boolean;
 }
@@ -31,6 +33,8 @@ export async function ensureRouter(opts: {
   accessLog?: string | undefined;
   /** `--trusted-proxy` for a router started here: peers whose X-Forwarded-* headers it keeps. */
   trustedProxies?: readonly string[] | undefined;
+  /** `--https-port`/`--tls-dir` for a router started here. */
+  tls?: { httpsPort: number; tlsDir: string } | undefined;
   log: Logger;
 }): Promise<RouterHandle> {
   const client = new RouterClient(routerPaths(opts.home).adminSocket, 5_000);
@@ -42,13 +46,27 @@ export async function ensureRouter(opts: {
         asked: opts.port,
       });
     }
+    if (opts.tls !== undefined && running.httpsPort == null) {
+      opts.log.warn(
+        "the router was already running without HTTPS: --https-port takes effect when it is started again",
+        {
+          httpsPort: opts.tls.httpsPort,
+        },
+      );
+    }
     if (opts.accessLog !== undefined || (opts.trustedProxies?.length ?? 0) > 0) {
       opts.log.warn("the router was already running: its access log and trusted proxies stay as it was started", {
         accessLog: opts.accessLog,
         trustedProxies: opts.trustedProxies,
       });
     }
-    return { client, pid: running.pid, port: running.port, started: false };
+    return {
+      client,
+      pid: running.pid,
+      port: running.port,
+      httpsPort: running.httpsPort ?? undefined,
+      started: false,
+    };
   }
   const log = openSync(serverPaths(opts.home).routerLog, "a", 0o600);
   let child: ReturnType<typeof spawn>;
@@ -67,6 +85,7 @@ export async function ensureRouter(opts: {
         opts.home,
         ...(opts.accessLog === undefined ? [] : ["--access-log", opts.accessLog]),
         ...(opts.trustedProxies ?? []).flatMap((proxy) => ["--trusted-proxy", proxy]),
+        ...(opts.tls === undefined ? [] : ["--https-port", String(opts.tls.httpsPort), "--tls-dir", opts.tls.tlsDir]),
       ],
       {
         detached: true,
@@ -100,5 +119,5 @@ export async function ensureRouter(opts: {
     throw cause instanceof BatonError ? cause : error;
   });
   opts.log.info("router started", { pid: health.pid, port: health.port });
-  return { client, pid: health.pid, port: health.port, started: true };
+  return { client, pid: health.pid, port: health.port, httpsPort: health.httpsPort ?? undefined, started: true };
 }

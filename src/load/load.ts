@@ -1,4 +1,5 @@
 import { Agent, request } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { performance } from "node:perf_hooks";
 
 /** One kind of request the load sends; picked in turn by each connection. */
@@ -22,6 +23,8 @@ export interface LoadOptions {
   requestTimeoutMs?: number;
   /** Keep this response header's value on each Sample (e.g. which release answered). */
   tagHeader?: string;
+  /** Send over HTTPS: the CA to trust and the SNI name to send (the Host header's, by default). */
+  tls?: { ca: string | Buffer; servername?: string };
 }
 
 export interface Sample {
@@ -58,7 +61,18 @@ export class LoadRun {
   private sent = 0;
 
   constructor(private readonly options: LoadOptions) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+    const tls = options.tls;
+    this.agent =
+      tls === undefined
+        ? new Agent({ keepAlive: true, maxSockets: options.connections })
+        : new HttpsAgent({
+            keepAlive: true,
+            maxSockets: options.connections,
+            ca: tls.ca,
+            ...((tls.servername ?? options.hostHeader) === undefined
+              ? {}
+              : { servername: tls.servername ?? options.hostHeader }),
+          });
   }
 
   /** Milliseconds since the run was created (the clock of every Sample). */
@@ -112,7 +126,7 @@ export class LoadRun {
       const headers: Record<string, string> = { ...spec.headers };
       if (this.options.hostHeader !== undefined) headers.host = this.options.hostHeader;
       if (spec.body !== undefined) headers["content-length"] = String(Buffer.byteLength(spec.body));
-      const req = request(
+      const req = (this.options.tls === undefined ? request : httpsRequest)(
         {
           host: this.options.host ?? "127.0.0.1",
           port: this.options.port,

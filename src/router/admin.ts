@@ -48,6 +48,7 @@ export class AdminApi {
         },
       ],
       ["GET", /^\/v1\/table$/, () => ops.describe()],
+      ["POST", /^\/v1\/tls\/reload$/, () => ops.reloadTls()],
       [
         "PUT",
         /^\/v1\/apps\/([^/]+)$/,

@@ -19,6 +19,10 @@ export interface AppRouteSpec {
   /** While paused, requests are held (not failed) until resumed or the hold timeout. */
   paused?: boolean;
   holdTimeoutMs?: number;
+  /** Plaintext requests get a 308 to the same URL over HTTPS (app.json `baton.https.redirect`). */
+  redirectHttps?: boolean;
+  /** Strict-Transport-Security max-age on responses over HTTPS; 0 or absent sends none. */
+  hstsMaxAgeS?: number;
 }
 
 /** Cookie that pins a client to a Pool while two Pools share traffic (canary). */
@@ -47,6 +51,10 @@ export class AppRoute {
   /** Percentage (0-100) of new clients sent to the canary Pool. */
   canaryWeight = 0;
   sticky = true;
+  redirectHttps = false;
+  hstsMaxAgeS = 0;
+  /** The Strict-Transport-Security value, built once; undefined when HSTS is off. */
+  hsts: string | undefined = undefined;
   readonly stats: AppStats;
   readonly hold: HoldQueue;
 
@@ -102,6 +110,8 @@ export class AppRoute {
       maintenance: { ...this.maintenance },
       paused: this.paused,
       holdTimeoutMs: this.holdTimeoutMs,
+      redirectHttps: this.redirectHttps,
+      hstsMaxAgeS: this.hstsMaxAgeS,
     };
   }
 }

@@ -2,7 +2,7 @@ import { BatonError } from "../core/errors.js";
 import { callJson } from "../core/json-http.js";
 import type { AppRouteSpec, MaintenanceSpec } from "./app-route.js";
 import type { DrainReport } from "./drain.js";
-import type { TableDescription } from "./ops.js";
+import type { TableDescription, TlsDescription } from "./ops.js";
 import type { PoolSpec } from "./pool.js";
 import type { AppStatsSnapshot } from "./stats.js";
 
@@ -13,13 +13,18 @@ export class RouterClient {
     private readonly timeoutMs = 10_000,
   ) {}
 
-  health(): Promise<{ ok: boolean; pid: number; port: number; uptimeMs: number }> {
+  health(): Promise<{ ok: boolean; pid: number; port: number; httpsPort?: number | null; uptimeMs: number }> {
     return this.call("GET", "/v1/health");
   }
 
   /** Restart in place: a successor takes the listening socket; resolves with its pid. */
   handOff(): Promise<{ pid: number }> {
     return this.call("POST", "/v1/handoff", {}, 30_000);
+  }
+
+  /** Read the TLS directory again (certificate renewal); the old certificates stay on a bad file. */
+  tlsReload(): Promise<TlsDescription> {
+    return this.call("POST", "/v1/tls/reload");
   }
 
   table(): Promise<TableDescription> {

@@ -3,8 +3,9 @@ import { BatonError, errorFromJSON } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { AdminApi } from "./admin.js";
 import type { AppRouteSpec, MaintenanceSpec } from "./app-route.js";
+import { CertificateSet } from "./certificates.js";
 import type { DrainOptions, DrainReport } from "./drain.js";
-import { LocalOps, type PoolDescription, type RouterOps, type TableDescription } from "./ops.js";
+import { LocalOps, type PoolDescription, type RouterOps, type TableDescription, type TlsDescription } from "./ops.js";
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
 import type { PoolSpec } from "./pool.js";
 import { Router } from "./router.js";
@@ -163,6 +164,14 @@ export class ClusterOps implements RouterOps {
     };
   }
 
+  async reloadTls(): Promise<TlsDescription> {
+    // Each worker owns its HTTPS listener; they read the same directory, so their answers agree.
+    const answers = (await this.broadcast("reloadTls", [])) as TlsDescription[];
+    const first = answers[0];
+    if (first === undefined) throw new BatonError("BATON_ROUTER_UNREACHABLE", "no router worker is running");
+    return first;
+  }
+
   async stats(): Promise<AppStatsSnapshot[]> {
     const perWorker = (await this.broadcast("stats", [])) as AppStatsSnapshot[][];
     return mergeStats(perWorker);
@@ -254,6 +263,8 @@ export class RouterPrimary {
   readonly options: RouterOptions;
   readonly table: RoutingTable;
   private readonly channels = new Map<Worker, WorkerChannel>();
+  /** What the admin API asks of the cluster; SIGHUP reloads TLS through it too. */
+  readonly ops: RouterOps;
   private readonly admin: AdminApi;
   private closing = false;
   private readonly startedAt = Date.now();
@@ -264,13 +275,20 @@ export class RouterPrimary {
     private readonly log: Logger = createLogger("router"),
   ) {
     this.options = resolveRouterOptions(userOptions);
-    if (this.options.port === 0) {
-      throw new BatonError("BATON_CONFIG_INVALID", "a router with several workers needs a fixed --port");
+    if (this.options.port === 0 || this.options.httpsPort === 0) {
+      throw new BatonError(
+        "BATON_CONFIG_INVALID",
+        "a router with several workers needs a fixed --port (and --https-port)",
+      );
     }
     const o = this.options;
+    // Each worker loads the certificates itself; a bad file must stop the start here, with its
+    // error, rather than make every worker die as it starts (and be restarted, and die again).
+    if (o.tlsDir !== undefined) CertificateSet.load(o.tlsDir);
     // The resolved options carry every limit the table needs.
     this.table = new RoutingTable(o);
     const ops = new ClusterOps(this.table, () => [...this.channels.values()]);
+    this.ops = ops;
     this.admin = new AdminApi(
       ops,
       this.options,
@@ -278,6 +296,7 @@ export class RouterPrimary {
         pid: process.pid,
         uptimeMs: Date.now() - this.startedAt,
         port: this.options.port,
+        httpsPort: this.options.httpsPort ?? null,
         workers: this.channels.size,
         apps: this.table.apps.size,
       }),
@@ -347,6 +366,8 @@ export async function runRouterWorker(userOptions: RouterUserOptions): Promise<v
   // whose primary dies exits on its own when the IPC channel closes (node:cluster does that).
   process.on("SIGINT", () => {});
   process.on("SIGTERM", () => {});
+  // A TLS reload comes from the primary (SIGHUP there), never from a signal to the whole group.
+  process.on("SIGHUP", () => {});
   await new Promise<void>((resolve) => {
     process.on("message", (message: OpMessage) => {
       if (message?.baton !== "op") return;

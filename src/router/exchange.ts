@@ -338,6 +338,9 @@ export class Exchange implements Waiter, InFlight {
     const res = this.res;
     const headers = forwardResponseHeaders(head.rawHeaders, head.connection);
     if (attempt.setSticky) headers.push("Set-Cookie", stickyCookie(attempt.pool));
+    // HSTS only over TLS: a browser ignores it on plain HTTP (RFC 6797 8.1).
+    const hsts = this.app.hsts;
+    if (hsts !== undefined && this.ctx.proto === "https") headers.push("Strict-Transport-Security", hsts);
     res.sendDate = false;
     res.writeHead(head.status, head.reason, headers);
     if (head.contentType?.startsWith("text/event-stream")) {

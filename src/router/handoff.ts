@@ -5,7 +5,7 @@ import { BatonError } from "../core/errors.js";
 /**
  * Restarting or upgrading the router without refusing a connection: the running router starts
  * its successor (the same command line, so the code now on disk: an upgrade), hands it the
- * listening socket over IPC, and once the successor has restored the routing table and owns the
+ * listening sockets over IPC (the HTTP port's, and the HTTPS port's when it has one), and once the successor has restored the routing table and owns the
  * admin socket, stops accepting and retires (router.ts). The kernel keeps one listening socket
  * throughout, shared by both processes for a moment, so a client connecting at any time is
  * accepted by one of them. Node 20 has no SO_REUSEPORT; passing the socket works on every
@@ -18,6 +18,8 @@ const HANDOFF_TIMEOUT_MS = 15_000;
 
 interface ListenMessage {
   baton: "listen";
+  /** Which listener this is: 0 the HTTP port, 1 the HTTPS port. One handle goes per message. */
+  index: number;
 }
 interface ReadyMessage {
   baton: "ready";
@@ -28,18 +30,29 @@ export function isSuccessor(): boolean {
   return process.env[SUCCESSOR_ENV] === "1" && typeof process.send === "function";
 }
 
-/** In the successor: the listening socket its predecessor sends. */
-export function receiveListener(timeoutMs = HANDOFF_TIMEOUT_MS): Promise<Server> {
+/** In the successor: the `count` listening sockets its predecessor sends, in its order. */
+export function receiveListeners(count: number, timeoutMs = HANDOFF_TIMEOUT_MS): Promise<Server[]> {
   return new Promise((resolve, reject) => {
+    const received: Server[] = [];
+    let missing = count;
     const timer = setTimeout(() => {
       process.off("message", onMessage);
-      reject(new BatonError("BATON_TIMEOUT", `no listening socket from the previous router within ${timeoutMs} ms`));
+      reject(
+        new BatonError(
+          "BATON_TIMEOUT",
+          `${missing} of ${count} listening sockets did not come from the previous router within ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     const onMessage = (message: ListenMessage, handle: unknown): void => {
       if (message?.baton !== "listen" || handle === undefined) return;
+      const index = message.index ?? 0;
+      if (received[index] === undefined) missing--;
+      received[index] = handle as Server;
+      if (missing > 0) return;
       clearTimeout(timer);
       process.off("message", onMessage);
-      resolve(handle as Server);
+      resolve(received);
     };
     process.on("message", onMessage);
   });
@@ -55,10 +68,10 @@ export function announceReady(): void {
 
 /**
  * In the running router: start the successor with this process's own command line and Node
- * flags, send it `listener`, and resolve with its pid once it is ready. On any failure the
+ * flags, send it `listeners`, and resolve with its pid once it is ready. On any failure the
  * successor is killed and the caller keeps serving as before.
  */
-export async function startSuccessor(listener: Server, timeoutMs = HANDOFF_TIMEOUT_MS): Promise<number> {
+export async function startSuccessor(listeners: readonly Server[], timeoutMs = HANDOFF_TIMEOUT_MS): Promise<number> {
   const child: ChildProcess = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     cwd: process.cwd(),
     env: { ...process.env, [SUCCESSOR_ENV]: "1" },
@@ -88,7 +101,9 @@ export async function startSuccessor(listener: Server, timeoutMs = HANDOFF_TIMEO
       child.on("message", onMessage);
       child.once("exit", onExit);
       child.once("error", done);
-      child.send({ baton: "listen" } satisfies ListenMessage, listener);
+      for (const [index, listener] of listeners.entries()) {
+        child.send({ baton: "listen", index } satisfies ListenMessage, listener);
+      }
     });
   } catch (error) {
     child.kill("SIGKILL");

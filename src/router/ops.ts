@@ -23,6 +23,12 @@ export interface AppDescription extends AppRouteSpec {
   heldNow: number;
 }
 
+/** The certificates a TLS reload put in service. */
+export interface TlsDescription {
+  certificates: Array<{ name: string; hosts: string[]; validTo: string; expired: boolean }>;
+  default: boolean;
+}
+
 export interface TableDescription {
   apps: AppDescription[];
   draining: Array<{ id: string; app: string; pool: PoolDescription }>;
@@ -44,10 +50,21 @@ export interface RouterOps {
   drain(poolId: string, options: DrainOptions): Promise<DrainReport>;
   stats(): Promise<AppStatsSnapshot[]>;
   describe(): Promise<TableDescription>;
+  /** Read the TLS directory again; the certificates in use stay on any problem. */
+  reloadTls(): Promise<TlsDescription>;
 }
 
 export class LocalOps implements RouterOps {
-  constructor(readonly table: RoutingTable) {}
+  constructor(
+    readonly table: RoutingTable,
+    /** The router's own reload; absent where no process serves HTTPS (a cluster's primary). */
+    private readonly tlsReload?: () => Promise<TlsDescription>,
+  ) {}
+
+  async reloadTls(): Promise<TlsDescription> {
+    if (this.tlsReload === undefined) throw new BatonError("BATON_USAGE", "this router has no HTTPS port");
+    return this.tlsReload();
+  }
 
   async putApp(spec: AppRouteSpec): Promise<void> {
     this.table.putApp(spec);

@@ -23,6 +23,10 @@ export interface RouterUserOptions {
   /** Public HTTP port (0 picks a free one). */
   port?: number;
   host?: string;
+  /** Public HTTPS port (0 picks a free one); no HTTPS listener when absent. Needs tlsDir. */
+  httpsPort?: number;
+  /** Directory of certificate/key pairs for the HTTPS port (certificates.ts). */
+  tlsDir?: string;
   /** Admin API unix socket path. */
   adminSocket?: string;
   /** Routing table snapshot, rewritten atomically on every change and read at start. */
@@ -57,7 +61,11 @@ export interface RouterUserOptions {
   trustedProxies?: string[];
 }
 
-export type RouterOptions = Readonly<Required<Omit<RouterUserOptions, "adminSocket" | "statePath" | "accessLog">>> & {
+export type RouterOptions = Readonly<
+  Required<Omit<RouterUserOptions, "adminSocket" | "statePath" | "accessLog" | "httpsPort" | "tlsDir">>
+> & {
+  readonly httpsPort: number | undefined;
+  readonly tlsDir: string | undefined;
   readonly adminSocket: string | undefined;
   readonly statePath: string | undefined;
   readonly accessLog: string | undefined;
@@ -108,6 +116,13 @@ export function resolveRouterOptions(user: RouterUserOptions = {}): RouterOption
   intIn("maxFreeSocketsPerTarget", 1, 65_536);
   intIn("freeSocketTimeoutMs", 100, 3_600_000);
   intIn("maxConnectAttempts", 1, 10);
+  const { httpsPort, tlsDir } = user;
+  if (httpsPort !== undefined && (!Number.isInteger(httpsPort) || httpsPort < 0 || httpsPort > 65535)) {
+    problems.push(`httpsPort must be an integer from 0 to 65535 (got ${JSON.stringify(httpsPort)})`);
+  }
+  if ((httpsPort === undefined) !== (tlsDir === undefined || tlsDir === "")) {
+    problems.push("httpsPort and tlsDir go together: the HTTPS port needs the certificates in tlsDir");
+  }
   try {
     new TrustedProxies(merged.trustedProxies);
   } catch (error) {
@@ -118,6 +133,8 @@ export function resolveRouterOptions(user: RouterUserOptions = {}): RouterOption
   }
   return Object.freeze({
     ...merged,
+    httpsPort,
+    tlsDir: tlsDir === "" ? undefined : tlsDir,
     adminSocket: user.adminSocket,
     statePath: user.statePath,
     accessLog: user.accessLog === "" ? undefined : user.accessLog,

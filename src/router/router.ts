@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
 import { BatonError } from "../core/errors.js";
 import { stopAccepting } from "../core/json-http.js";
 import { createLogger, type Logger } from "../core/log.js";
@@ -9,9 +10,10 @@ import { AccessLog } from "./access-log.js";
 import { AdminApi } from "./admin.js";
 import { STREAM_CLOSE_GRACE_MS } from "./drain.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
-import { announceReady, isSuccessor, receiveListener, startSuccessor } from "./handoff.js";
+import { announceReady, isSuccessor, receiveListeners, startSuccessor } from "./handoff.js";
 import { hasSeveralHosts, hostOf } from "./headers.js";
 import { HealthCheck } from "./health-check.js";
+import { cameOverTls, httpsLocation, sendHttpsRedirect, sendHttpsRedirectOnSocket } from "./https-redirect.js";
 import { LocalOps } from "./ops.js";
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
 import { sendPage, sendPageOnSocket } from "./pages.js";
@@ -19,6 +21,7 @@ import type { Pool } from "./pool.js";
 import { restoreTable, SnapshotWriter } from "./snapshot.js";
 import { RoutingTable } from "./table.js";
 import type { Target } from "./target.js";
+import { TlsListener } from "./tls-listener.js";
 import { TrustedProxies } from "./trusted-proxies.js";
 import { UpgradeExchange } from "./upgrade.js";
 
@@ -55,6 +58,10 @@ export class Router {
   private readonly trustedProxies: TrustedProxies;
   private readonly startedAt = Date.now();
   private readonly accessLog: AccessLog | undefined;
+  /** The HTTPS port (--https-port); undefined when the router serves plain HTTP only. */
+  private readonly tls: TlsListener | undefined;
+  /** Requests over TLS get this context (proto https, the HTTPS port); set once listening. */
+  private tlsCtx: ExchangeContext | undefined;
 
   constructor(userOptions: RouterUserOptions = {}, log: Logger = createLogger("router")) {
     this.options = resolveRouterOptions(userOptions);
@@ -64,7 +71,7 @@ export class Router {
     this.table = new RoutingTable(o);
     this.trustedProxies = new TrustedProxies(o.trustedProxies);
     this.accessLog = o.accessLog === undefined ? undefined : AccessLog.open(o.accessLog);
-    this.ctx = this.exchangeContext(o.port);
+    this.ctx = this.exchangeContext(o.port, "http");
     this.server = createServer(
       {
         keepAliveTimeout: o.clientKeepAliveTimeoutMs,
@@ -83,7 +90,17 @@ export class Router {
     );
     this.server.on("upgrade", this.onUpgrade);
     this.server.on("clientError", this.onClientError);
-    this.ops = new LocalOps(this.table);
+    // A secure socket joins the plaintext server's HTTP handling: one parser, one set of timeouts.
+    this.tls =
+      o.tlsDir === undefined
+        ? undefined
+        : new TlsListener(
+            o.tlsDir,
+            o.clientHeadersTimeoutMs,
+            (socket: TLSSocket) => this.server.emit("connection", socket),
+            log,
+          );
+    this.ops = new LocalOps(this.table, async () => this.reloadTls());
     this.admin = new AdminApi(
       this.ops,
       this.options,
@@ -91,6 +108,7 @@ export class Router {
         pid: process.pid,
         uptimeMs: Date.now() - this.startedAt,
         port: this.port,
+        httpsPort: this.httpsPort ?? null,
         apps: this.table.apps.size,
       }),
       () => this.flushed(),
@@ -114,6 +132,22 @@ export class Router {
     return address?.port ?? this.options.port;
   }
 
+  /** The bound HTTPS port; undefined without one. */
+  get httpsPort(): number | undefined {
+    return this.tls === undefined ? undefined : (this.tls.port ?? this.options.httpsPort);
+  }
+
+  /**
+   * Read the TLS directory again (a renewal): new handshakes get the new certificates, open
+   * connections keep theirs. On a bad file the certificates in use stay and the error is thrown.
+   */
+  reloadTls(): ReturnType<TlsListener["reload"]> {
+    if (this.tls === undefined) {
+      throw new BatonError("BATON_USAGE", "this router has no HTTPS port: start it with --https-port and --tls-dir");
+    }
+    return this.tls.reload();
+  }
+
   async listen(): Promise<void> {
     if (this.state !== "created") throw new BatonError("BATON_USAGE", `router cannot listen while ${this.state}`);
     restoreTable(this.table, this.options.statePath, this.log);
@@ -121,21 +155,30 @@ export class Router {
     this.table.onChange = () => snapshot.changed();
     this.flushed = () => snapshot.flushed();
     // A successor accepts on its predecessor's listening socket instead of binding the port.
-    const inherited = isSuccessor() ? await receiveListener() : undefined;
+    const inherited = isSuccessor() ? await receiveListeners(this.tls === undefined ? 1 : 2) : undefined;
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
       const listening = (): void => {
         this.server.off("error", reject);
         resolve();
       };
-      if (inherited !== undefined) this.server.listen(inherited, listening);
+      if (inherited !== undefined) this.server.listen(inherited[0], listening);
       else this.server.listen(this.options.port, this.options.host, listening);
     });
-    this.ctx = this.exchangeContext(this.port);
+    this.ctx = this.exchangeContext(this.port, "http");
+    if (this.tls !== undefined) {
+      await this.tls.listen(this.options.httpsPort ?? 0, this.options.host, inherited?.[1]);
+      this.tlsCtx = this.exchangeContext(this.tls.port ?? 0, "https");
+    }
     if (this.options.adminSocket !== undefined) await this.admin.listen(this.options.adminSocket);
     this.state = "listening";
     if (inherited !== undefined) announceReady();
-    this.log.info("router listening", { port: this.port, admin: this.options.adminSocket, apps: this.table.apps.size });
+    this.log.info("router listening", {
+      port: this.port,
+      httpsPort: this.httpsPort,
+      admin: this.options.adminSocket,
+      apps: this.table.apps.size,
+    });
   }
 
   /**
@@ -153,7 +196,7 @@ export class Router {
     this.admin.stopListening();
     let pid: number;
     try {
-      pid = await startSuccessor(this.server);
+      pid = await startSuccessor(this.tls === undefined ? [this.server] : [this.server, this.tls.server]);
     } catch (error) {
       if (adminSocket !== undefined) await this.admin.listen(adminSocket);
       throw error;
@@ -175,8 +218,13 @@ export class Router {
     this.retiring = true;
     this.state = "closing";
     // "close" comes once the last client connection has ended.
-    const connectionsClosed = new Promise<void>((resolve) => this.server.once("close", () => resolve()));
+    const connectionsClosed = Promise.all(
+      [this.server as NetServer, this.tls?.server].map(
+        (server) => new Promise<void>((resolve) => (server === undefined ? resolve() : server.once("close", resolve))),
+      ),
+    );
     stopAccepting(this.server);
+    if (this.tls !== undefined) stopAccepting(this.tls.server);
     const targets = this.allTargets();
     const window = this.options.streamCloseWindowMs;
     const timers = targets
@@ -203,7 +251,11 @@ export class Router {
   async close(timeoutMs = this.options.drainTimeoutMs): Promise<void> {
     if (this.state === "closed" || this.state === "closing") return;
     this.state = "closing";
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = Promise.all(
+      [this.server as NetServer, this.tls?.server].map(
+        (server) => new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve()))),
+      ),
+    );
     this.server.closeIdleConnections();
     for (const app of this.table.apps.values()) app.hold.expireAll();
     await settledWithin(closed, timeoutMs);
@@ -217,6 +269,7 @@ export class Router {
     this.state = "closed";
     this.server.closeAllConnections();
     this.server.close();
+    this.tls?.server.close();
     this.accessLog?.flush();
     void this.admin.close();
     for (const app of this.table.apps.values()) {
@@ -226,10 +279,10 @@ export class Router {
     for (const { pool } of this.table.handedBack.values()) for (const t of pool.targets) t.close();
   }
 
-  private exchangeContext(localPort: number): ExchangeContext {
+  private exchangeContext(localPort: number, proto: "http" | "https"): ExchangeContext {
     const o = this.options;
     return {
-      proto: "http",
+      proto,
       localPort,
       connectTimeoutMs: o.connectTimeoutMs,
       responseHeadersTimeoutMs: o.responseHeadersTimeoutMs,
@@ -260,6 +313,10 @@ export class Router {
       sendPage(req, res, "BATON_ROUTER_NO_APP", { detail: `No app is configured for host "${host ?? ""}".` });
       return;
     }
+    if (app.redirectHttps && !cameOverTls(req, this.trustedProxies)) {
+      sendHttpsRedirect(req, res, httpsLocation(req, host, this.httpsPort, this.trustedProxies));
+      return;
+    }
     if (app.maintenance.enabled) {
       app.stats.notRouted++;
       sendPage(req, res, "BATON_ROUTER_MAINTENANCE", {
@@ -268,7 +325,7 @@ export class Router {
       });
       return;
     }
-    new Exchange(this.ctx, app, req, res).start();
+    new Exchange(this.contextOf(req), app, req, res).start();
   };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -277,6 +334,10 @@ export class Router {
       return;
     }
     const app = this.table.resolve(req.headers.host);
+    if (app?.redirectHttps === true && !cameOverTls(req, this.trustedProxies)) {
+      sendHttpsRedirectOnSocket(socket, httpsLocation(req, req.headers.host, this.httpsPort, this.trustedProxies));
+      return;
+    }
     if (app === undefined || app.maintenance.enabled) {
       sendPageOnSocket(
         socket,
@@ -285,8 +346,14 @@ export class Router {
       );
       return;
     }
-    new UpgradeExchange(this.ctx, app, req, socket, head).start();
+    new UpgradeExchange(this.contextOf(req), app, req, socket, head).start();
   };
+
+  /** Without an HTTPS port this is one check of a field that is always undefined. */
+  private contextOf(req: IncomingMessage): ExchangeContext {
+    const tlsCtx = this.tlsCtx;
+    return tlsCtx !== undefined && (req.socket as TLSSocket).encrypted === true ? tlsCtx : this.ctx;
+  }
 
   /** Malformed requests never reach an instance: the parser rejects them here. */
   private readonly onClientError = (error: NodeJS.ErrnoException, socket: Socket): void => {

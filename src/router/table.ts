@@ -20,6 +20,8 @@ export interface TableSnapshot {
   apps: AppSnapshot[];
 }
 
+/** Two years: what the HSTS preload list asks for, and more than anyone needs. */
+export const MAX_HSTS_MAX_AGE_S = 63_072_000;
 const APP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** A domain the router accepts: a lowercase host name, or a wildcard `*.` before one. */
 export const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
@@ -78,6 +80,13 @@ export class RoutingTable {
     if (spec.holdTimeoutMs !== undefined && !(spec.holdTimeoutMs >= 0 && spec.holdTimeoutMs <= 600_000)) {
       problems.push("holdTimeoutMs must be between 0 and 600000");
     }
+    if (spec.redirectHttps !== undefined && typeof spec.redirectHttps !== "boolean") {
+      problems.push("redirectHttps must be true or false");
+    }
+    const hsts = spec.hstsMaxAgeS;
+    if (hsts !== undefined && !(Number.isInteger(hsts) && hsts >= 0 && hsts <= MAX_HSTS_MAX_AGE_S)) {
+      problems.push(`hstsMaxAgeS must be an integer from 0 to ${MAX_HSTS_MAX_AGE_S}`);
+    }
     if (problems.length > 0) {
       throw new BatonError("BATON_CONFIG_INVALID", `app "${spec.name}": ${problems.join("; ")}`, {
         details: { problems },
@@ -92,6 +101,11 @@ export class RoutingTable {
     if (spec.holdTimeoutMs !== undefined) app.holdTimeoutMs = spec.holdTimeoutMs;
     if (spec.maintenance !== undefined) app.maintenance = { ...spec.maintenance };
     if (spec.paused !== undefined) app.paused = spec.paused;
+    if (spec.redirectHttps !== undefined) app.redirectHttps = spec.redirectHttps;
+    if (hsts !== undefined) {
+      app.hstsMaxAgeS = hsts;
+      app.hsts = hsts === 0 ? undefined : `max-age=${hsts}`;
+    }
     if (spec.isDefault === true) {
       if (this.defaultApp !== undefined && this.defaultApp !== app) this.defaultApp.isDefault = false;
       this.defaultApp = app;
