@@ -105,7 +105,20 @@ export class StepRecorder {
       });
       throw failure;
     } finally {
-      if (spawned) this.recordCommand(null);
+      if (spawned) this.forgetCommand();
+    }
+  }
+
+  /**
+   * The step's command has ended. A store that cannot take this (a full disk) must not replace
+   * the step's own outcome: the record left behind is harmless, since recovery stops a recorded
+   * command only when its pid still has the recorded start time.
+   */
+  private forgetCommand(): void {
+    try {
+      this.recordCommand(null);
+    } catch {
+      // Kept as said above.
     }
   }
 
