@@ -82,6 +82,8 @@ export class Router {
         uptimeMs: Date.now() - this.startedAt,
         port: this.port,
         apps: this.table.apps.size,
+        // For bench/soak's memory-growth check: RSS alone mixes heap with buffers and code.
+        heapUsedBytes: process.memoryUsage().heapUsed,
       }),
       () => this.flushed(),
       () => this.handOff(),
