@@ -107,6 +107,9 @@ function ensureFdLimit(opts) {
     fail(`open-file limit still ${fdLimit()} after prlimit; need ${needed}`);
   const prlimit = spawnSync("sh", ["-c", "command -v prlimit"], { encoding: "utf8" }).stdout.trim();
   if (prlimit === "") fail(`open-file limit ${fdLimit()} < ${needed}; run \`ulimit -n ${needed}\` first`);
+  // Try first, so a limit we may not raise (no CAP_SYS_RESOURCE) is said plainly.
+  if (spawnSync(prlimit, [`--nofile=${needed}:${needed}`, "--", "true"], { stdio: "ignore" }).status !== 0)
+    fail(`open-file limit ${fdLimit()} < ${needed}, and raising it is not permitted here; lower --connections`);
   progress(`open-file limit ${fdLimit()} < ${needed}: re-running under prlimit --nofile=${needed}:${needed}`);
   const r = spawnSync(prlimit, [`--nofile=${needed}:${needed}`, "--", process.execPath, ...process.argv.slice(1)], {
     stdio: "inherit",
