@@ -13,7 +13,14 @@ export class RouterClient {
     private readonly timeoutMs = 10_000,
   ) {}
 
-  health(): Promise<{ ok: boolean; pid: number; port: number; httpsPort?: number | null; uptimeMs: number }> {
+  health(): Promise<{
+    ok: boolean;
+    pid: number;
+    port: number;
+    httpsPort?: number | null;
+    uptimeMs: number;
+    heapUsedBytes?: number;
+  }> {
     return this.call("GET", "/v1/health");
   }
 

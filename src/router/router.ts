@@ -110,6 +110,8 @@ export class Router {
         port: this.port,
         httpsPort: this.httpsPort ?? null,
         apps: this.table.apps.size,
+        // For bench/soak's memory-growth check: RSS alone mixes heap with buffers and code.
+        heapUsedBytes: process.memoryUsage().heapUsed,
       }),
       () => this.flushed(),
       () => this.handOff(),

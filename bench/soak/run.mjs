@@ -1,0 +1,410 @@
+#!/usr/bin/env node
+// Soak: `baton server` on a temp home with examples/hello under steady, moderate load, deployed
+// every minute (two versions in turn), for 30 minutes by default. Samples memory and descriptors
+// every 10 s and judges: zero failed requests, and no memory growth after a warm-up. See
+// README.md beside this file.
+//
+//   node bench/soak/run.mjs [--minutes 30] [--deploy-every 60] [--sample-every 10] [--connections 4]
+import { spawn, spawnSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { readOptions } from "../options.mjs";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const MAIN = join(ROOT, "dist/src/cli/main.js");
+const LOAD = join(ROOT, "dist/src/load/load.js");
+const PORTS = join(ROOT, "dist/src/supervisor/ports.js");
+const CLIENT = join(ROOT, "dist/src/router/client.js");
+const EXAMPLE = join(ROOT, "examples/hello");
+const APP = "hello";
+const DEPLOY_TIMEOUT_MS = 120_000;
+const COMMAND_TIMEOUT_MS = 30_000;
+/**
+ * Memory growth allowed after the warm-up, in MB per hour of the linear fit of RSS, for the router
+ * and for the server each. Why 20: over a 30-minute run the GC sawtooth of a Node process with a
+ * few tens of MB of heap moves RSS by a few MB, which can tilt a 25-minute fit by up to about
+ * 10 MB/h either way; a real leak shows as steady growth well above that (a leak of 1 KB per
+ * request at this load's ~200 req/s is over 600 MB/h, of 100 KB per deploy 6 MB/h, which only a
+ * longer run would tell from noise). 20 MB/h is 480 MB a day: above it, the router or server
+ * would need restarting within days.
+ */
+const GROWTH_LIMIT_MB_PER_HOUR = 20;
+/** Below this much sampling after the warm-up a fit is mostly GC noise, so memory is not judged. */
+const MIN_JUDGED_MINUTES = 10;
+
+const USAGE = `usage: node bench/soak/run.mjs [--minutes N] [--deploy-every S] [--sample-every S] [--connections C] [--warmup-minutes N]
+  --minutes N         how long the load runs (default 30)
+  --deploy-every S    seconds between deploy starts (default 60)
+  --sample-every S    seconds between memory samples (default 10)
+  --connections C     load connections, each sending GET /, POST /api/echo and two GET /slow?ms=20
+                      in turn, back to back (default 4, about 200-300 req/s)
+  --warmup-minutes N  samples before this are left out of the growth fit (default 5, or a third of
+                      --minutes when that is less)`;
+
+function options() {
+  const { int, values } = readOptions({
+    usage: USAGE,
+    fail,
+    options: {
+      minutes: { type: "string", default: "30" },
+      "deploy-every": { type: "string", default: "60" },
+      "sample-every": { type: "string", default: "10" },
+      connections: { type: "string", default: "4" },
+      "warmup-minutes": { type: "string" },
+    },
+  });
+  const minutes = int("minutes", 1, 24 * 60);
+  if (values["warmup-minutes"] === undefined) values["warmup-minutes"] = String(Math.min(5, Math.floor(minutes / 3)));
+  return {
+    minutes,
+    deployEveryS: int("deploy-every", 10, 3600),
+    sampleEveryS: int("sample-every", 1, 600),
+    connections: int("connections", 1, 64),
+    warmupMinutes: int("warmup-minutes", 0, minutes - 1),
+  };
+}
+
+function fail(message) {
+  console.error(`bench:soak: ${message}`);
+  process.exit(1);
+}
+
+const progress = (message) => console.error(`bench:soak: ${new Date().toISOString().slice(11, 19)} ${message}`);
+
+/** `baton ARGS --home HOME` to completion, bounded; never throws. */
+function baton(home, args, timeoutMs = COMMAND_TIMEOUT_MS) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args, "--home", home], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, BATON_LOG_LEVEL: "warn" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+async function startServer(home, port) {
+  const child = spawn(
+    process.execPath,
+    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home],
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, BATON_LOG_LEVEL: "warn" } },
+  );
+  const log = [];
+  child.stderr.on("data", (d) => {
+    log.push(String(d));
+    if (log.length > 200) log.shift();
+  });
+  const deadline = Date.now() + COMMAND_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`baton server exited (${child.exitCode ?? child.signalCode}):\n${log.join("")}`);
+    if ((await baton(home, ["apps", "--json"], 10_000)).code === 0) return { child, log };
+    await sleep(200);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`baton server did not answer within ${COMMAND_TIMEOUT_MS} ms:\n${log.join("")}`);
+}
+
+// ---- /proc ----
+
+function rssMb(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, "utf8");
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(text)?.[1] ?? Number.NaN) / 1024;
+  } catch {
+    return null; // gone (an instance stopped by a deploy between listing and reading)
+  }
+}
+
+function fds(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
+/** Least-squares slope of y over x, or null with fewer than 3 points. */
+function slope(points) {
+  if (points.length < 3) return null;
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.x - mx) * (p.y - my);
+    den += (p.x - mx) ** 2;
+  }
+  return den === 0 ? null : num / den;
+}
+
+/** Two copies of examples/hello that differ, so deploys alternate between two versions of code. */
+function appVersions(dir) {
+  return ["a", "b"].map((v) => {
+    const copy = join(dir, `hello-${v}`);
+    cpSync(EXAMPLE, copy, { recursive: true });
+    writeFileSync(join(copy, "SOAK_VERSION"), `${v}\n`);
+    return { name: v, dir: copy };
+  });
+}
+
+function batonBuild() {
+  const git = (args) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
+  return {
+    commit: git(["rev-parse", "--short", "HEAD"]) || null,
+    srcUncommittedChanges: git(["status", "--porcelain", "--", "src"]).split("\n").filter(Boolean).length,
+    distBuiltAt: existsSync(MAIN) ? statSync(MAIN).mtime.toISOString() : null,
+  };
+}
+
+async function main() {
+  const opts = options();
+  const command = `node bench/soak/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
+  for (const file of [MAIN, LOAD, CLIENT]) if (!existsSync(file)) fail(`${file} missing; run \`npm run build\` first`);
+  const { LoadRun } = await import(LOAD);
+  const { freePort } = await import(PORTS);
+  const { RouterClient } = await import(CLIENT);
+  console.log(`Command: \`${command}\``);
+
+  const work = mkdtempSync(join(tmpdir(), "baton-bench-soak-"));
+  const home = join(work, "home");
+  mkdirSync(home, { mode: 0o700 });
+  const versions = appVersions(work);
+  const port = await freePort();
+  let server;
+  let load;
+  let stopping = false;
+  const stop = async (code, message) => {
+    if (stopping) return;
+    stopping = true;
+    if (message) progress(message);
+    await load?.stop().catch(() => {});
+    const down = await baton(home, ["shutdown"], COMMAND_TIMEOUT_MS);
+    if (down.code !== 0) progress(`baton shutdown: exit ${down.code ?? down.signal}: ${down.stderr.trim()}`);
+    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null)
+      server.child.kill("SIGKILL");
+    if (code === 0) rmSync(work, { recursive: true, force: true });
+    else progress(`state and instance logs kept in ${work}`);
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(130, "interrupted; stopping everything it started"));
+  process.on("SIGTERM", () => void stop(143, "terminated; stopping everything it started"));
+  process.on("exit", () => server?.child.kill("SIGKILL"));
+
+  try {
+    progress(`starting baton server on port ${port} (home ${home})`);
+    server = await startServer(home, port);
+    const deploy = async (version) => {
+      const r = await baton(home, ["deploy", version.dir, "--app", APP, "--bake", "0", "--json"], DEPLOY_TIMEOUT_MS);
+      try {
+        return { ...JSON.parse(r.stdout), exit: r.code };
+      } catch {
+        return { status: "no JSON", exit: r.code ?? r.signal, error: `${r.stdout}${r.stderr}`.slice(-2000) };
+      }
+    };
+    progress("first deploy (before the load; not counted)");
+    const first = await deploy(versions[0]);
+    if (first.status !== "succeeded") throw new Error(`first deploy: ${first.status}: ${JSON.stringify(first.error)}`);
+    const router = new RouterClient(join(home, "router.sock"), 5_000);
+
+    const durationMs = opts.minutes * 60_000;
+    load = new LoadRun({
+      port,
+      hostHeader: `${APP}.localhost`,
+      connections: opts.connections,
+      maxDurationMs: durationMs + DEPLOY_TIMEOUT_MS,
+      maxRequests: 20_000_000,
+      requests: [
+        { path: "/" },
+        { path: "/slow?ms=20" },
+        { method: "POST", path: "/api/echo", body: JSON.stringify({ order: 42, items: ["a", "b"] }) },
+        { path: "/slow?ms=20" },
+      ],
+    }).start();
+
+    const samples = [];
+    const sample = async () => {
+      const health = await router.health().catch(() => undefined);
+      const ps = await baton(home, ["ps", "--app", APP, "--json"], 10_000);
+      let instances = [];
+      try {
+        instances = JSON.parse(ps.stdout);
+      } catch {}
+      const pids = instances.map((i) => i.pid).filter((p) => typeof p === "number");
+      const instanceRss = pids.map(rssMb).filter((v) => v !== null);
+      const w = load.window(0, load.now());
+      const s = {
+        atS: Math.round(load.now() / 100) / 10,
+        routerPid: health?.pid ?? null,
+        routerRssMb: health ? rssMb(health.pid) : null,
+        routerHeapMb: typeof health?.heapUsedBytes === "number" ? health.heapUsedBytes / 1048576 : null,
+        routerFds: health ? fds(health.pid) : null,
+        serverRssMb: rssMb(server.child.pid),
+        serverFds: fds(server.child.pid),
+        instances: pids.length,
+        instanceRssMb: instanceRss.reduce((a, b) => a + b, 0),
+        requests: w.requests,
+        failed: w.failed,
+      };
+      samples.push(s);
+      return s;
+    };
+
+    const deploys = [];
+    let nextDeployAt = opts.deployEveryS * 1000;
+    let nextSampleAt = 0;
+    let turn = 1;
+    let deploying;
+    progress(`load on; ${opts.minutes} min, a deploy every ${opts.deployEveryS} s`);
+    while (load.now() < durationMs) {
+      if (load.now() >= nextSampleAt) {
+        const s = await sample();
+        nextSampleAt += opts.sampleEveryS * 1000;
+        progress(
+          `t=${s.atS}s router ${s.routerRssMb?.toFixed(1)} MB (heap ${s.routerHeapMb?.toFixed(1)}), server ${s.serverRssMb?.toFixed(1)} MB, ${s.instances} instances ${s.instanceRssMb.toFixed(1)} MB; ${s.requests} requests, ${s.failed} failed`,
+        );
+      }
+      if (deploying === undefined && load.now() >= nextDeployAt && load.now() < durationMs - 5_000) {
+        const version = versions[turn % 2];
+        const from = load.now();
+        const n = turn++;
+        nextDeployAt += opts.deployEveryS * 1000;
+        deploying = deploy(version).then((json) => {
+          const w = load.window(from, load.now());
+          deploys.push({
+            n,
+            code: version.name,
+            version: json.version ?? null,
+            status: json.status,
+            durationMs: json.durationMs ?? null,
+            requests: w.requests,
+            failed: w.failed,
+            failures: w.failures,
+            ...(json.status === "succeeded" ? {} : { error: json.error }),
+          });
+          progress(
+            `deploy ${n} (code ${version.name}, v${json.version}): ${json.status}, ${w.requests} requests, ${w.failed} failed`,
+          );
+          deploying = undefined;
+        });
+      }
+      await sleep(200);
+    }
+    await deploying;
+    await sample();
+    const total = await load.stop();
+    load = undefined;
+
+    // ---- judging ----
+    const warmupS = opts.warmupMinutes * 60;
+    const after = samples.filter((s) => s.atS >= warmupS);
+    const judgedMinutes = after.length > 1 ? (after.at(-1).atS - after[0].atS) / 60 : 0;
+    const perHour = (field) => {
+      const pts = after.filter((s) => typeof s[field] === "number").map((s) => ({ x: s.atS / 3600, y: s[field] }));
+      return slope(pts);
+    };
+    const growth = {
+      routerRssMbPerHour: perHour("routerRssMb"),
+      routerHeapMbPerHour: perHour("routerHeapMb"),
+      serverRssMbPerHour: perHour("serverRssMb"),
+      routerFdsPerHour: perHour("routerFds"),
+      serverFdsPerHour: perHour("serverFds"),
+    };
+    const deploysFailed = deploys.filter((d) => d.status !== "succeeded").length;
+    const memoryJudged = judgedMinutes >= MIN_JUDGED_MINUTES;
+    const memoryOk =
+      !memoryJudged ||
+      [growth.routerRssMbPerHour, growth.serverRssMbPerHour].every((g) => g !== null && g < GROWTH_LIMIT_MB_PER_HOUR);
+    const pass = total.failed === 0 && deploysFailed === 0 && deploys.length > 0 && memoryOk;
+
+    const f = (n, d = 1) => (n == null ? "—" : Number(n).toFixed(d));
+    const machine = {
+      cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? "?"}`,
+      kernel: kernelRelease(),
+      node: process.version,
+    };
+    const build = batonBuild();
+    console.log(`Machine: ${machine.cpus}, Linux ${machine.kernel}, node ${machine.node}`);
+    console.log(`baton: commit ${build.commit}${build.srcUncommittedChanges ? " + uncommitted src changes" : ""}\n`);
+    console.log("deploy  code  version  status     ms     requests  failed");
+    for (const d of deploys)
+      console.log(
+        `${String(d.n).padStart(6)}  ${d.code.padEnd(4)}  ${`v${d.version}`.padStart(7)}  ${String(d.status).padEnd(9)}  ${String(d.durationMs ?? "").padStart(5)}  ${String(d.requests).padStart(8)}  ${String(d.failed).padStart(6)}${d.failed ? ` ${JSON.stringify(d.failures)}` : ""}`,
+      );
+    const firstAfter = after[0];
+    const last = samples.at(-1);
+    console.log(
+      [
+        "",
+        `Load: ${total.requests} requests (${total.rps} req/s), ${total.failed} failed${total.failed ? ` ${JSON.stringify(total.failures)}` : ""}; p50 ${total.p50Ms} ms, p99 ${total.p99Ms} ms`,
+        `Deploys: ${deploys.length}, ${deploysFailed} not succeeded`,
+        `Memory after the ${opts.warmupMinutes}-minute warm-up (${after.length} samples over ${f(judgedMinutes)} min), linear fit:`,
+        `  router RSS ${f(firstAfter?.routerRssMb)} -> ${f(last?.routerRssMb)} MB, slope ${f(growth.routerRssMbPerHour)} MB/h (heap ${f(firstAfter?.routerHeapMb)} -> ${f(last?.routerHeapMb)} MB, slope ${f(growth.routerHeapMbPerHour)} MB/h)`,
+        `  server RSS ${f(firstAfter?.serverRssMb)} -> ${f(last?.serverRssMb)} MB, slope ${f(growth.serverRssMbPerHour)} MB/h`,
+        `  instances (all, summed) ${f(firstAfter?.instanceRssMb)} -> ${f(last?.instanceRssMb)} MB`,
+        `  fds: router ${firstAfter?.routerFds} -> ${last?.routerFds}, server ${firstAfter?.serverFds} -> ${last?.serverFds}`,
+        memoryJudged
+          ? `  limit ${GROWTH_LIMIT_MB_PER_HOUR} MB/h for router and server RSS: ${memoryOk ? "within" : "EXCEEDED"}`
+          : `  memory not judged: under ${MIN_JUDGED_MINUTES} min of samples after the warm-up (a shorter fit is mostly GC noise)`,
+        `Verdict: ${pass ? "PASS" : "FAIL"} (0 failed requests, every deploy succeeded${memoryJudged ? `, RSS growth under ${GROWTH_LIMIT_MB_PER_HOUR} MB/h` : ""})`,
+      ].join("\n"),
+    );
+
+    const resultsDir = join(ROOT, "bench/results");
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `soak-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+    writeFileSync(
+      file,
+      `${JSON.stringify(
+        {
+          command,
+          date: new Date().toISOString(),
+          options: opts,
+          machine,
+          baton: build,
+          growthLimitMbPerHour: GROWTH_LIMIT_MB_PER_HOUR,
+          memoryJudged,
+          pass,
+          total,
+          deploys,
+          growth,
+          samples,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    console.log(`\nRaw results: ${relative(ROOT, file)}`);
+    await stop(pass ? 0 : 2);
+  } catch (error) {
+    if (server !== undefined && server.log.length > 0) progress(`server log:\n${server.log.join("").slice(-4000)}`);
+    await stop(1, `failed: ${error?.stack ?? error}`);
+  }
+}
+
+main();
