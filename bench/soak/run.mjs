@@ -28,6 +28,7 @@ const MAIN = join(ROOT, "dist/src/cli/main.js");
 const LOAD = join(ROOT, "dist/src/load/load.js");
 const PORTS = join(ROOT, "dist/src/supervisor/ports.js");
 const CLIENT = join(ROOT, "dist/src/router/client.js");
+const API_CLIENT = join(ROOT, "dist/src/api/client.js");
 const EXAMPLE = join(ROOT, "examples/hello");
 const APP = "hello";
 const DEPLOY_TIMEOUT_MS = 120_000;
@@ -107,10 +108,13 @@ function baton(home, args, timeoutMs = COMMAND_TIMEOUT_MS) {
   });
 }
 
+const ROOT_APPS = process.geteuid?.() === 0 ? ["--allow-root-apps"] : [];
+
 async function startServer(home, port) {
   const child = spawn(
     process.execPath,
-    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home],
+    // As root, baton refuses to run apps as root unless told: the soak runs examples/hello, its own code.
+    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home, ...ROOT_APPS],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, BATON_LOG_LEVEL: "warn" } },
   );
   const log = [];
@@ -189,6 +193,7 @@ async function main() {
   const { LoadRun } = await import(LOAD);
   const { freePort } = await import(PORTS);
   const { RouterClient } = await import(CLIENT);
+  const { ApiClient } = await import(API_CLIENT);
   console.log(`Command: \`${command}\``);
 
   const work = mkdtempSync(join(tmpdir(), "baton-bench-soak-"));
@@ -248,8 +253,10 @@ async function main() {
     }).start();
 
     const samples = [];
+    const api = ApiClient.local(home);
     const sample = async () => {
       const health = await router.health().catch(() => undefined);
+      const serverHealth = await api.get("/v1/health", 5_000).catch(() => undefined);
       const ps = await baton(home, ["ps", "--app", APP, "--json"], 10_000);
       let instances = [];
       try {
@@ -265,6 +272,7 @@ async function main() {
         routerHeapMb: typeof health?.heapUsedBytes === "number" ? health.heapUsedBytes / 1048576 : null,
         routerFds: health ? fds(health.pid) : null,
         serverRssMb: rssMb(server.child.pid),
+        serverHeapMb: typeof serverHealth?.heapUsedBytes === "number" ? serverHealth.heapUsedBytes / 1048576 : null,
         serverFds: fds(server.child.pid),
         instances: pids.length,
         instanceRssMb: instanceRss.reduce((a, b) => a + b, 0),
@@ -286,7 +294,7 @@ async function main() {
         const s = await sample();
         nextSampleAt += opts.sampleEveryS * 1000;
         progress(
-          `t=${s.atS}s router ${s.routerRssMb?.toFixed(1)} MB (heap ${s.routerHeapMb?.toFixed(1)}), server ${s.serverRssMb?.toFixed(1)} MB, ${s.instances} instances ${s.instanceRssMb.toFixed(1)} MB; ${s.requests} requests, ${s.failed} failed`,
+          `t=${s.atS}s router ${s.routerRssMb?.toFixed(1)} MB (heap ${s.routerHeapMb?.toFixed(1)}), server ${s.serverRssMb?.toFixed(1)} MB (heap ${s.serverHeapMb?.toFixed(1)}), ${s.instances} instances ${s.instanceRssMb.toFixed(1)} MB; ${s.requests} requests, ${s.failed} failed`,
         );
       }
       if (deploying === undefined && load.now() >= nextDeployAt && load.now() < durationMs - 5_000) {
@@ -332,6 +340,7 @@ async function main() {
       routerRssMbPerHour: perHour("routerRssMb"),
       routerHeapMbPerHour: perHour("routerHeapMb"),
       serverRssMbPerHour: perHour("serverRssMb"),
+      serverHeapMbPerHour: perHour("serverHeapMb"),
       routerFdsPerHour: perHour("routerFds"),
       serverFdsPerHour: perHour("serverFds"),
     };
@@ -365,7 +374,7 @@ async function main() {
         `Deploys: ${deploys.length}, ${deploysFailed} not succeeded`,
         `Memory after the ${opts.warmupMinutes}-minute warm-up (${after.length} samples over ${f(judgedMinutes)} min), linear fit:`,
         `  router RSS ${f(firstAfter?.routerRssMb)} -> ${f(last?.routerRssMb)} MB, slope ${f(growth.routerRssMbPerHour)} MB/h (heap ${f(firstAfter?.routerHeapMb)} -> ${f(last?.routerHeapMb)} MB, slope ${f(growth.routerHeapMbPerHour)} MB/h)`,
-        `  server RSS ${f(firstAfter?.serverRssMb)} -> ${f(last?.serverRssMb)} MB, slope ${f(growth.serverRssMbPerHour)} MB/h`,
+        `  server RSS ${f(firstAfter?.serverRssMb)} -> ${f(last?.serverRssMb)} MB, slope ${f(growth.serverRssMbPerHour)} MB/h (heap ${f(firstAfter?.serverHeapMb)} -> ${f(last?.serverHeapMb)} MB, slope ${f(growth.serverHeapMbPerHour)} MB/h)`,
         `  instances (all, summed) ${f(firstAfter?.instanceRssMb)} -> ${f(last?.instanceRssMb)} MB`,
         `  fds: router ${firstAfter?.routerFds} -> ${last?.routerFds}, server ${firstAfter?.serverFds} -> ${last?.serverFds}`,
         memoryJudged

@@ -138,6 +138,8 @@ export class BatonServer {
         routerHttpsPort: this.router?.httpsPort ?? null,
         routerPid: this.router?.pid,
         uptimeMs: Date.now() - started,
+        // The live JS heap, for soak tests that tell garbage not yet collected from a leak.
+        heapUsedBytes: process.memoryUsage().heapUsed,
         ...this.gitAddress(),
         ...this.httpAddress(),
         ...this.apiAddress(),
