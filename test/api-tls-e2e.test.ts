@@ -25,8 +25,8 @@ let server: ServerProc | undefined;
 let apiPort = 0;
 
 const file = (name: string) => join(certs, name);
-/** As root a server refuses to run apps as root unless told to (these tests deploy nothing). */
-const asRoot = process.geteuid?.() === 0 ? ["--allow-root-apps"] : [];
+/** As startServer does: a root server refuses to run apps as root unless told (accepted when not root). */
+const asRoot = ["--allow-root-apps"];
 const openssl = (...args: string[]) => execFileSync(OPENSSL, args, { stdio: "pipe" });
 
 /** A private CA and a certificate for 127.0.0.1 signed by it, as a team would make for its server. */

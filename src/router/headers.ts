@@ -46,28 +46,22 @@ export interface ForwardedRequestHeaders {
 }
 
 /**
- * The Host header straight from the raw list. Reading `req.headers` would make Node build the
- * whole lower-cased header object for every request, which the router otherwise never needs.
+ * The Host header straight from the raw list, in the one pass every request needs. Reading
+ * `req.headers` would make Node build the whole lower-cased header object for every request,
+ * which the router otherwise never needs. null when there are several: the router would route by
+ * one while the instance may read another, so such a request gets a 400 (RFC 9112 3.2) and is
+ * never forwarded.
  */
-export function hostOf(rawHeaders: readonly string[]): string | undefined {
+export function hostOf(rawHeaders: readonly string[]): string | undefined | null {
+  let host: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
-    if (name.length === 4 && lowerShort(name) === "host") return rawHeaders[i + 1];
+    if (name.length === 4 && lowerShort(name) === "host") {
+      if (host !== undefined) return null;
+      host = rawHeaders[i + 1] as string;
+    }
   }
-  return undefined;
-}
-
-/**
- * More than one Host header: the router would route by the first while the instance may read
- * another, so such a request must get a 400 (RFC 9112 3.2) and never be forwarded.
- */
-export function hasSeveralHosts(rawHeaders: readonly string[]): boolean {
-  let seen = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as string;
-    if (name.length === 4 && lowerShort(name) === "host" && ++seen > 1) return true;
-  }
-  return false;
+  return host;
 }
 
 /**

@@ -11,7 +11,7 @@ import { AdminApi } from "./admin.js";
 import { STREAM_CLOSE_GRACE_MS } from "./drain.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
 import { announceReady, isSuccessor, receiveListeners, startSuccessor } from "./handoff.js";
-import { hasSeveralHosts, hostOf } from "./headers.js";
+import { hostOf } from "./headers.js";
 import { HealthCheck } from "./health-check.js";
 import { cameOverTls, httpsLocation, sendHttpsRedirect, sendHttpsRedirectOnSocket } from "./https-redirect.js";
 import { LocalOps } from "./ops.js";
@@ -305,11 +305,11 @@ export class Router {
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     // A retiring router answers, then closes: the client's next request goes to the successor.
     if (this.retiring) res.shouldKeepAlive = false;
-    if (!isOriginForm(req.url) || hasSeveralHosts(req.rawHeaders)) {
+    const host = hostOf(req.rawHeaders);
+    if (host === null || !isOriginForm(req.url)) {
       sendPage(req, res, "BATON_ROUTER_BAD_REQUEST", { detail: ONE_PATH_ONE_HOST });
       return;
     }
-    const host = hostOf(req.rawHeaders);
     const app = this.table.resolve(host);
     if (app === undefined) {
       sendPage(req, res, "BATON_ROUTER_NO_APP", { detail: `No app is configured for host "${host ?? ""}".` });
@@ -331,13 +331,14 @@ export class Router {
   };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (!isOriginForm(req.url) || hasSeveralHosts(req.rawHeaders)) {
+    const host = hostOf(req.rawHeaders);
+    if (host === null || !isOriginForm(req.url)) {
       sendPageOnSocket(socket, "BATON_ROUTER_BAD_REQUEST", req.headers.accept);
       return;
     }
-    const app = this.table.resolve(req.headers.host);
+    const app = this.table.resolve(host);
     if (app?.redirectHttps === true && !cameOverTls(req, this.trustedProxies)) {
-      sendHttpsRedirectOnSocket(socket, httpsLocation(req, req.headers.host, this.httpsPort, this.trustedProxies));
+      sendHttpsRedirectOnSocket(socket, httpsLocation(req, host, this.httpsPort, this.trustedProxies));
       return;
     }
     if (app === undefined || app.maintenance.enabled) {
