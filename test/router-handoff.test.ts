@@ -29,6 +29,9 @@ describe("router: restart in place", () => {
     await router.client.putApp({ name: "shop", domains: ["shop.test"] });
     await router.client.swap("shop", pool("ho", "v1", group, "/id"));
     const first = await router.client.health();
+    // What bench/soak samples: the router's memory as its own process sees it.
+    assert.ok((first.memory?.rssBytes ?? 0) > 0 && (first.memory?.heapUsedBytes ?? 0) > 0, JSON.stringify(first));
+    assert.equal(typeof first.memory?.majorGcs, "number");
     const load = new LoadRun({
       port: router.port,
       hostHeader: "shop.test",

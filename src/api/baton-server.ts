@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { BatonError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
+import { memoryReport, watchMemory } from "../core/memory.js";
 import { waitFor } from "../core/wait.js";
 import { prepareHomeForAppUser } from "../deploy/app-user-home.js";
 import { ControlPlane } from "../deploy/control-plane.js";
@@ -79,6 +80,7 @@ export class BatonServer {
   }
 
   async start(): Promise<void> {
+    watchMemory();
     const { home, log } = this.opts;
     const paths = serverPaths(home);
     if (
@@ -138,8 +140,8 @@ export class BatonServer {
         routerHttpsPort: this.router?.httpsPort ?? null,
         routerPid: this.router?.pid,
         uptimeMs: Date.now() - started,
-        // The live JS heap, for soak tests that tell garbage not yet collected from a leak.
-        heapUsedBytes: process.memoryUsage().heapUsed,
+        // For bench/soak's memory-growth check (src/core/memory.ts says why the heap after GC).
+        memory: memoryReport(),
         ...this.gitAddress(),
         ...this.httpAddress(),
         ...this.apiAddress(),

@@ -1,5 +1,6 @@
 import { BatonError } from "../core/errors.js";
 import { callJson } from "../core/json-http.js";
+import type { MemoryReport } from "../core/memory.js";
 import type { AppRouteSpec, MaintenanceSpec } from "./app-route.js";
 import type { DrainReport } from "./drain.js";
 import type { TableDescription, TlsDescription } from "./ops.js";
@@ -19,7 +20,7 @@ export class RouterClient {
     port: number;
     httpsPort?: number | null;
     uptimeMs: number;
-    heapUsedBytes?: number;
+    memory?: MemoryReport;
   }> {
     return this.call("GET", "/v1/health");
   }

@@ -5,6 +5,7 @@ import type { TLSSocket } from "node:tls";
 import { BatonError } from "../core/errors.js";
 import { stopAccepting } from "../core/json-http.js";
 import { createLogger, type Logger } from "../core/log.js";
+import { memoryReport, watchMemory } from "../core/memory.js";
 import { settledWithin } from "../core/wait.js";
 import { AccessLog } from "./access-log.js";
 import { AdminApi } from "./admin.js";
@@ -110,8 +111,8 @@ export class Router {
         port: this.port,
         httpsPort: this.httpsPort ?? null,
         apps: this.table.apps.size,
-        // For bench/soak's memory-growth check: RSS alone mixes heap with buffers and code.
-        heapUsedBytes: process.memoryUsage().heapUsed,
+        // For bench/soak's memory-growth check (src/core/memory.ts says why the heap after GC).
+        memory: memoryReport(),
       }),
       () => this.flushed(),
       () => this.handOff(),
@@ -151,6 +152,7 @@ export class Router {
   }
 
   async listen(): Promise<void> {
+    watchMemory();
     if (this.state !== "created") throw new BatonError("BATON_USAGE", `router cannot listen while ${this.state}`);
     restoreTable(this.table, this.options.statePath, this.log);
     const snapshot = new SnapshotWriter(this.table, this.options.statePath, this.log);
