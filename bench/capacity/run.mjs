@@ -5,31 +5,20 @@
 //
 //   node bench/capacity/run.mjs [--connections 10000] [--websockets 1000] [--rounds 3] ...
 import { spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
+import { batonBuild, dist, MAIN, machine as measuredOn, reporter, writeResults } from "../baton.mjs";
 import { readOptions } from "../options.mjs";
+import { CLK_TCK } from "../router/measure.mjs";
 import { assertAlive, freePort, httpGet, Processes } from "../router/proxies.mjs";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = join(ROOT, "dist/src/cli/main.js");
-const UPSTREAM = join(ROOT, "dist/test/fixtures/upstream.js");
-const HELD = join(ROOT, "dist/test/capacity-load.js");
-const CLIENT = join(ROOT, "dist/src/router/client.js");
-const OPTIONS = join(ROOT, "dist/src/router/options.js");
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+const UPSTREAM = dist("test/fixtures/upstream.js");
+const HELD = dist("test/capacity-load.js");
+const CLIENT = dist("src/router/client.js");
+const OPTIONS = dist("src/router/options.js");
 /** File descriptors besides the held sockets: upstream pool, listeners, logs, node itself. */
 const FD_MARGIN = 1_024;
 /** Descriptors the router needs besides two per connection in a burst (listeners, logs, node). */
@@ -77,12 +66,7 @@ function options() {
   };
 }
 
-function fail(message) {
-  console.error(`bench:capacity: ${message}`);
-  process.exit(1);
-}
-
-const progress = (message) => console.error(`bench:capacity: ${message}`);
+const { fail, progress } = reporter("bench:capacity");
 
 /** The soft "Max open files" limit of a process (Node raises its own soft limit to the hard one). */
 function fdLimit(pid = "self") {
@@ -502,15 +486,6 @@ function report(opts, runs) {
   return { text: lines.join("\n"), failed };
 }
 
-function batonBuild() {
-  const git = (args) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
-  return {
-    commit: git(["rev-parse", "--short", "HEAD"]) || null,
-    srcUncommittedChanges: git(["status", "--porcelain", "--", "src"]).split("\n").filter(Boolean).length,
-    distBuiltAt: existsSync(MAIN) ? statSync(MAIN).mtime.toISOString() : null,
-  };
-}
-
 async function main() {
   const opts = options();
   for (const file of [MAIN, UPSTREAM, HELD])
@@ -536,24 +511,21 @@ async function main() {
   } catch (error) {
     await stop(1, `failed: ${error?.stack ?? error}`);
   }
-  const machine = {
-    cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? "?"}`,
-    kernel: kernelRelease(),
-    node: process.version,
-  };
+  const machine = measuredOn();
   const build = batonBuild();
   console.log(`Machine: ${machine.cpus}, Linux ${machine.kernel}, node ${machine.node}`);
   console.log(`baton: commit ${build.commit}${build.srcUncommittedChanges ? " + uncommitted src changes" : ""}\n`);
   const { text, failed } = report(opts, runs);
   console.log(text);
-  const resultsDir = join(ROOT, "bench/results");
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `capacity-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(
-    file,
-    `${JSON.stringify({ command, date: new Date().toISOString(), options: opts, machine, baton: build, runs }, null, 2)}\n`,
-  );
-  console.log(`\nRaw results: ${relative(ROOT, file)}`);
+  const file = writeResults("capacity", {
+    command,
+    date: new Date().toISOString(),
+    options: opts,
+    machine,
+    baton: build,
+    runs,
+  });
+  console.log(`\nRaw results: ${file}`);
   process.exit(failed === 0 ? 0 : 2);
 }
 

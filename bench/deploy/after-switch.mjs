@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { ROOT_APPS } from "../baton.mjs";
 import { readOptions } from "../options.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -45,7 +46,7 @@ const home = mkdtempSync(join(tmpdir(), "baton-after-switch-"));
 const port = await freePort();
 const cli = (...args) => execFileSync(process.execPath, [MAIN, ...args, "--home", home], { timeout: 60_000 });
 // As root (these machines), the example app runs as root, explicitly.
-cli("server", "--detach", "--port", String(port), ...(process.geteuid?.() === 0 ? ["--allow-root-apps"] : []));
+cli("server", "--detach", "--port", String(port), ...ROOT_APPS);
 const api = new ApiClient(home);
 const deploy = () => api.stream("POST", "/v1/apps/hello/deploys", { source: { dir: app } }, () => {});
 const requests = [{ path: "/" }, { method: "POST", path: "/api/echo", body: '{"order":42}' }];

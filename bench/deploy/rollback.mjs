@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { ROOT_APPS } from "../baton.mjs";
 import { readOptions } from "../options.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -50,7 +51,7 @@ const cli = (...args) =>
     );
   });
 // As root (these machines), the example app runs as root, explicitly.
-cliSync("server", "--detach", "--port", String(port), ...(process.geteuid?.() === 0 ? ["--allow-root-apps"] : []));
+cliSync("server", "--detach", "--port", String(port), ...ROOT_APPS);
 const api = new ApiClient(home);
 const deploy = (bakeMs) => api.stream("POST", "/v1/apps/hello/deploys", { source: { dir: app }, bakeMs }, () => {});
 const phase = async () => (await api.get("/v1/apps/hello")).deploy?.phase;

@@ -5,27 +5,34 @@
 // beside this file.
 //
 //   node bench/deploy/run.mjs [--deploys 5] [--steady 10] [--gap 4] [--connections 2] [--slow-connections 8]
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
+import {
+  baton,
+  batonBuild,
+  dist,
+  MAIN,
+  machine as measuredOn,
+  ROOT,
+  reporter,
+  startServer,
+  stopper,
+  writeResults,
+} from "../baton.mjs";
 import { readOptions } from "../options.mjs";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = join(ROOT, "dist/src/cli/main.js");
-const LOAD = join(ROOT, "dist/src/load/load.js");
-const PORTS = join(ROOT, "dist/src/supervisor/ports.js");
+const LOAD = dist("src/load/load.js");
+const PORTS = dist("src/supervisor/ports.js");
 const EXAMPLE = join(ROOT, "examples/hello");
 const APP = "hello";
 /** Goals, printed beside the numbers (a benchmark reports; it does not fail on them). */
 const GOALS = { failed: 0, p99Ratio: 1.5, overheadMs: 1_000 };
 /** The app's own time: what it would cost on any platform. Everything else in durationMs is baton's. */
 const APP_STEPS = ["build", "release", "boot", "warmup"];
-/** Bounds: one deploy, server start, shutdown. */
+/** Bound on one deploy (the CLI's other commands: bench/baton.mjs). */
 const DEPLOY_TIMEOUT_MS = 120_000;
-const COMMAND_TIMEOUT_MS = 30_000;
 
 const USAGE = `usage: node bench/deploy/run.mjs [--deploys N] [--steady S] [--connections C] [--slow-connections C]
   --deploys N      consecutive deploys of examples/hello measured (default 5)
@@ -56,36 +63,7 @@ function options() {
   };
 }
 
-function fail(message) {
-  console.error(`bench:deploy: ${message}`);
-  process.exit(1);
-}
-
-const progress = (message) => console.error(`bench:deploy: ${message}`);
-
-/** `baton ARGS --home HOME` to completion, bounded; never throws. */
-function baton(home, args, timeoutMs = COMMAND_TIMEOUT_MS) {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [MAIN, ...args, "--home", home], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, BATON_LOG_LEVEL: "warn" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
+const { fail, progress } = reporter("bench:deploy");
 
 function parseJson(result, what) {
   try {
@@ -95,40 +73,6 @@ function parseJson(result, what) {
       `${what} printed no JSON (exit ${result.code ?? result.signal}):\n${result.stdout}${result.stderr}`,
     );
   }
-}
-
-/** The foreground `baton server`, ready once `baton apps` answers. */
-async function startServer(home, port) {
-  const child = spawn(
-    process.execPath,
-    // As root (these machines), the example app runs as root, explicitly.
-    [
-      MAIN,
-      "server",
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--home",
-      home,
-      ...(process.geteuid?.() === 0 ? ["--allow-root-apps"] : []),
-    ],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, BATON_LOG_LEVEL: "warn" },
-    },
-  );
-  const log = [];
-  child.stderr.on("data", (d) => log.push(String(d)));
-  const deadline = Date.now() + COMMAND_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`baton server exited (${child.exitCode ?? child.signalCode}):\n${log.join("")}`);
-    if ((await baton(home, ["apps", "--json"], 10_000)).code === 0) return { child, log };
-    await sleep(200);
-  }
-  child.kill("SIGKILL");
-  throw new Error(`baton server did not answer within ${COMMAND_TIMEOUT_MS} ms:\n${log.join("")}`);
 }
 
 /**
@@ -274,16 +218,6 @@ function goalsOf(stats, p99Ratio, overheadMs) {
   return { each, all: Object.values(each).every(Boolean) };
 }
 
-/** Which baton was measured. */
-function batonBuild() {
-  const git = (args) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
-  return {
-    commit: git(["rev-parse", "--short", "HEAD"]) || null,
-    srcUncommittedChanges: git(["status", "--porcelain", "--", "src"]).split("\n").filter(Boolean).length,
-    distBuiltAt: existsSync(MAIN) ? statSync(MAIN).mtime.toISOString() : null,
-  };
-}
-
 async function main() {
   const opts = options();
   const command = `node bench/deploy/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
@@ -299,24 +233,7 @@ async function main() {
   const port = await freePort();
   let server;
   let load;
-  let stopping = false;
-  const stop = async (code, message) => {
-    if (stopping) return;
-    stopping = true;
-    if (message) progress(message);
-    await load?.stop().catch(() => {});
-    // Everything baton started (instances, router, server); the server child as a backstop.
-    const down = await baton(home, ["shutdown"], COMMAND_TIMEOUT_MS);
-    if (down.code !== 0) progress(`baton shutdown: exit ${down.code ?? down.signal}: ${down.stderr.trim()}`);
-    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null)
-      server.child.kill("SIGKILL");
-    if (code === 0) rmSync(home, { recursive: true, force: true });
-    else progress(`state and instance logs kept in ${home}`);
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void stop(130, "interrupted; stopping everything it started"));
-  process.on("SIGTERM", () => void stop(143, "terminated; stopping everything it started"));
-  process.on("exit", () => server?.child.kill("SIGKILL"));
+  const stop = stopper({ home, keep: home, progress, current: () => ({ server, load }) });
 
   try {
     progress(`starting baton server on port ${port} (home ${home})`);
@@ -405,11 +322,7 @@ async function main() {
     };
     medians.goals = goalsOf(medianStats, medians.p99Ratio, medians.overheadMs);
 
-    const machine = {
-      cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? "?"}`,
-      kernel: kernelRelease(),
-      node: process.version,
-    };
+    const machine = measuredOn();
     const build = batonBuild();
     console.log(`Machine: ${machine.cpus}, Linux ${machine.kernel}, node ${machine.node}`);
     const dirty =
@@ -436,10 +349,7 @@ async function main() {
       ].join("\n"),
     );
 
-    const resultsDir = join(ROOT, "bench/results");
-    mkdirSync(resultsDir, { recursive: true });
-    const file = join(resultsDir, `deploy-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-    const json = {
+    const file = writeResults("deploy", {
       command,
       date: new Date().toISOString(),
       options: opts,
@@ -452,9 +362,8 @@ async function main() {
       deploys: rows,
       medians,
       total,
-    };
-    writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
-    console.log(`\nRaw results: ${relative(ROOT, file)}`);
+    });
+    console.log(`\nRaw results: ${file}`);
     await stop(0);
   } catch (error) {
     if (server !== undefined && server.log.length > 0) progress(`server log:\n${server.log.join("").slice(-4000)}`);

@@ -5,34 +5,31 @@
 // README.md beside this file.
 //
 //   node bench/soak/run.mjs [--minutes 30] [--deploy-every 60] [--sample-every 10] [--connections 4]
-import { spawn, spawnSync } from "node:child_process";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
+import {
+  baton,
+  batonBuild,
+  dist,
+  MAIN,
+  machine as measuredOn,
+  ROOT,
+  reporter,
+  startServer,
+  stopper,
+  writeResults,
+} from "../baton.mjs";
 import { readOptions } from "../options.mjs";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = join(ROOT, "dist/src/cli/main.js");
-const LOAD = join(ROOT, "dist/src/load/load.js");
-const PORTS = join(ROOT, "dist/src/supervisor/ports.js");
-const CLIENT = join(ROOT, "dist/src/router/client.js");
-const API_CLIENT = join(ROOT, "dist/src/api/client.js");
+const LOAD = dist("src/load/load.js");
+const PORTS = dist("src/supervisor/ports.js");
+const CLIENT = dist("src/router/client.js");
+const API_CLIENT = dist("src/api/client.js");
 const EXAMPLE = join(ROOT, "examples/hello");
 const APP = "hello";
 const DEPLOY_TIMEOUT_MS = 120_000;
-const COMMAND_TIMEOUT_MS = 30_000;
 /**
  * Memory growth allowed after the warm-up, in MB per hour of the linear fit of RSS, for the router
  * and for the server each. Why 20: over a 30-minute run the GC sawtooth of a Node process with a
@@ -54,6 +51,20 @@ const USAGE = `usage: node bench/soak/run.mjs [--minutes N] [--deploy-every S] [
                       in turn, back to back (default 4, about 200-300 req/s)
   --warmup-minutes N  samples before this are left out of the growth fit (default 5, or a third of
                       --minutes when that is less)`;
+
+const MB = 1048576;
+
+/** The memory fields of a health answer (src/core/memory.ts), in MB, named for their process. */
+function memoryOf(who, m) {
+  const mb = (v) => (typeof v === "number" ? v / MB : null);
+  return {
+    [`${who}HeapMb`]: mb(m?.heapUsedBytes),
+    [`${who}LiveHeapMb`]: mb(m?.heapAfterMajorGcBytes),
+    [`${who}HeapTotalMb`]: mb(m?.heapTotalBytes),
+    [`${who}ExternalMb`]: mb(m?.externalBytes),
+    [`${who}MajorGcs`]: m?.majorGcs ?? null,
+  };
+}
 
 function options() {
   const { int, values } = readOptions({
@@ -78,60 +89,7 @@ function options() {
   };
 }
 
-function fail(message) {
-  console.error(`bench:soak: ${message}`);
-  process.exit(1);
-}
-
-const progress = (message) => console.error(`bench:soak: ${new Date().toISOString().slice(11, 19)} ${message}`);
-
-/** `baton ARGS --home HOME` to completion, bounded; never throws. */
-function baton(home, args, timeoutMs = COMMAND_TIMEOUT_MS) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args, "--home", home], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, BATON_LOG_LEVEL: "warn" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-const ROOT_APPS = process.geteuid?.() === 0 ? ["--allow-root-apps"] : [];
-
-async function startServer(home, port) {
-  const child = spawn(
-    process.execPath,
-    // As root, baton refuses to run apps as root unless told: the soak runs examples/hello, its own code.
-    [MAIN, "server", "--port", String(port), "--host", "127.0.0.1", "--home", home, ...ROOT_APPS],
-    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, BATON_LOG_LEVEL: "warn" } },
-  );
-  const log = [];
-  child.stderr.on("data", (d) => {
-    log.push(String(d));
-    if (log.length > 200) log.shift();
-  });
-  const deadline = Date.now() + COMMAND_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`baton server exited (${child.exitCode ?? child.signalCode}):\n${log.join("")}`);
-    if ((await baton(home, ["apps", "--json"], 10_000)).code === 0) return { child, log };
-    await sleep(200);
-  }
-  child.kill("SIGKILL");
-  throw new Error(`baton server did not answer within ${COMMAND_TIMEOUT_MS} ms:\n${log.join("")}`);
-}
+const { fail, progress } = reporter("bench:soak", { clock: true });
 
 // ---- /proc ----
 
@@ -177,15 +135,6 @@ function appVersions(dir) {
   });
 }
 
-function batonBuild() {
-  const git = (args) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
-  return {
-    commit: git(["rev-parse", "--short", "HEAD"]) || null,
-    srcUncommittedChanges: git(["status", "--porcelain", "--", "src"]).split("\n").filter(Boolean).length,
-    distBuiltAt: existsSync(MAIN) ? statSync(MAIN).mtime.toISOString() : null,
-  };
-}
-
 async function main() {
   const opts = options();
   const command = `node bench/soak/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
@@ -203,23 +152,7 @@ async function main() {
   const port = await freePort();
   let server;
   let load;
-  let stopping = false;
-  const stop = async (code, message) => {
-    if (stopping) return;
-    stopping = true;
-    if (message) progress(message);
-    await load?.stop().catch(() => {});
-    const down = await baton(home, ["shutdown"], COMMAND_TIMEOUT_MS);
-    if (down.code !== 0) progress(`baton shutdown: exit ${down.code ?? down.signal}: ${down.stderr.trim()}`);
-    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null)
-      server.child.kill("SIGKILL");
-    if (code === 0) rmSync(work, { recursive: true, force: true });
-    else progress(`state and instance logs kept in ${work}`);
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void stop(130, "interrupted; stopping everything it started"));
-  process.on("SIGTERM", () => void stop(143, "terminated; stopping everything it started"));
-  process.on("exit", () => server?.child.kill("SIGKILL"));
+  const stop = stopper({ home, keep: work, progress, current: () => ({ server, load }) });
 
   try {
     progress(`starting baton server on port ${port} (home ${home})`);
@@ -269,10 +202,10 @@ async function main() {
         atS: Math.round(load.now() / 100) / 10,
         routerPid: health?.pid ?? null,
         routerRssMb: health ? rssMb(health.pid) : null,
-        routerHeapMb: typeof health?.heapUsedBytes === "number" ? health.heapUsedBytes / 1048576 : null,
+        ...memoryOf("router", health?.memory),
         routerFds: health ? fds(health.pid) : null,
         serverRssMb: rssMb(server.child.pid),
-        serverHeapMb: typeof serverHealth?.heapUsedBytes === "number" ? serverHealth.heapUsedBytes / 1048576 : null,
+        ...memoryOf("server", serverHealth?.memory),
         serverFds: fds(server.child.pid),
         instances: pids.length,
         instanceRssMb: instanceRss.reduce((a, b) => a + b, 0),
@@ -294,7 +227,7 @@ async function main() {
         const s = await sample();
         nextSampleAt += opts.sampleEveryS * 1000;
         progress(
-          `t=${s.atS}s router ${s.routerRssMb?.toFixed(1)} MB (heap ${s.routerHeapMb?.toFixed(1)}), server ${s.serverRssMb?.toFixed(1)} MB (heap ${s.serverHeapMb?.toFixed(1)}), ${s.instances} instances ${s.instanceRssMb.toFixed(1)} MB; ${s.requests} requests, ${s.failed} failed`,
+          `t=${s.atS}s router ${s.routerRssMb?.toFixed(1)} MB (heap ${s.routerHeapMb?.toFixed(1)}, after GC ${s.routerLiveHeapMb?.toFixed(1)}, total ${s.routerHeapTotalMb?.toFixed(1)}, external ${s.routerExternalMb?.toFixed(1)}, ${s.routerMajorGcs} GCs), server ${s.serverRssMb?.toFixed(1)} MB (heap ${s.serverHeapMb?.toFixed(1)}, after GC ${s.serverLiveHeapMb?.toFixed(1)}, total ${s.serverHeapTotalMb?.toFixed(1)}, external ${s.serverExternalMb?.toFixed(1)}, ${s.serverMajorGcs} GCs), ${s.instances} instances ${s.instanceRssMb.toFixed(1)} MB; ${s.requests} requests, ${s.failed} failed`,
         );
       }
       if (deploying === undefined && load.now() >= nextDeployAt && load.now() < durationMs - 5_000) {
@@ -341,6 +274,10 @@ async function main() {
       routerHeapMbPerHour: perHour("routerHeapMb"),
       serverRssMbPerHour: perHour("serverRssMb"),
       serverHeapMbPerHour: perHour("serverHeapMb"),
+      routerLiveHeapMbPerHour: perHour("routerLiveHeapMb"),
+      serverLiveHeapMbPerHour: perHour("serverLiveHeapMb"),
+      routerHeapTotalMbPerHour: perHour("routerHeapTotalMb"),
+      serverHeapTotalMbPerHour: perHour("serverHeapTotalMb"),
       routerFdsPerHour: perHour("routerFds"),
       serverFdsPerHour: perHour("serverFds"),
     };
@@ -352,11 +289,7 @@ async function main() {
     const pass = total.failed === 0 && deploysFailed === 0 && deploys.length > 0 && memoryOk;
 
     const f = (n, d = 1) => (n == null ? "—" : Number(n).toFixed(d));
-    const machine = {
-      cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? "?"}`,
-      kernel: kernelRelease(),
-      node: process.version,
-    };
+    const machine = measuredOn();
     const build = batonBuild();
     console.log(`Machine: ${machine.cpus}, Linux ${machine.kernel}, node ${machine.node}`);
     console.log(`baton: commit ${build.commit}${build.srcUncommittedChanges ? " + uncommitted src changes" : ""}\n`);
@@ -373,8 +306,8 @@ async function main() {
         `Load: ${total.requests} requests (${total.rps} req/s), ${total.failed} failed${total.failed ? ` ${JSON.stringify(total.failures)}` : ""}; p50 ${total.p50Ms} ms, p99 ${total.p99Ms} ms`,
         `Deploys: ${deploys.length}, ${deploysFailed} not succeeded`,
         `Memory after the ${opts.warmupMinutes}-minute warm-up (${after.length} samples over ${f(judgedMinutes)} min), linear fit:`,
-        `  router RSS ${f(firstAfter?.routerRssMb)} -> ${f(last?.routerRssMb)} MB, slope ${f(growth.routerRssMbPerHour)} MB/h (heap ${f(firstAfter?.routerHeapMb)} -> ${f(last?.routerHeapMb)} MB, slope ${f(growth.routerHeapMbPerHour)} MB/h)`,
-        `  server RSS ${f(firstAfter?.serverRssMb)} -> ${f(last?.serverRssMb)} MB, slope ${f(growth.serverRssMbPerHour)} MB/h (heap ${f(firstAfter?.serverHeapMb)} -> ${f(last?.serverHeapMb)} MB, slope ${f(growth.serverHeapMbPerHour)} MB/h)`,
+        `  router RSS ${f(firstAfter?.routerRssMb)} -> ${f(last?.routerRssMb)} MB, slope ${f(growth.routerRssMbPerHour)} MB/h (heap ${f(firstAfter?.routerHeapMb)} -> ${f(last?.routerHeapMb)} MB, slope ${f(growth.routerHeapMbPerHour)} MB/h; after full GC ${f(firstAfter?.routerLiveHeapMb)} -> ${f(last?.routerLiveHeapMb)} MB, slope ${f(growth.routerLiveHeapMbPerHour)} MB/h over ${(last?.routerMajorGcs ?? 0) - (firstAfter?.routerMajorGcs ?? 0)} full GCs; heap reserved ${f(firstAfter?.routerHeapTotalMb)} -> ${f(last?.routerHeapTotalMb)} MB)`,
+        `  server RSS ${f(firstAfter?.serverRssMb)} -> ${f(last?.serverRssMb)} MB, slope ${f(growth.serverRssMbPerHour)} MB/h (heap ${f(firstAfter?.serverHeapMb)} -> ${f(last?.serverHeapMb)} MB, slope ${f(growth.serverHeapMbPerHour)} MB/h; after full GC ${f(firstAfter?.serverLiveHeapMb)} -> ${f(last?.serverLiveHeapMb)} MB, slope ${f(growth.serverLiveHeapMbPerHour)} MB/h over ${(last?.serverMajorGcs ?? 0) - (firstAfter?.serverMajorGcs ?? 0)} full GCs; heap reserved ${f(firstAfter?.serverHeapTotalMb)} -> ${f(last?.serverHeapTotalMb)} MB)`,
         `  instances (all, summed) ${f(firstAfter?.instanceRssMb)} -> ${f(last?.instanceRssMb)} MB`,
         `  fds: router ${firstAfter?.routerFds} -> ${last?.routerFds}, server ${firstAfter?.serverFds} -> ${last?.serverFds}`,
         memoryJudged
@@ -384,31 +317,21 @@ async function main() {
       ].join("\n"),
     );
 
-    const resultsDir = join(ROOT, "bench/results");
-    mkdirSync(resultsDir, { recursive: true });
-    const file = join(resultsDir, `soak-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-    writeFileSync(
-      file,
-      `${JSON.stringify(
-        {
-          command,
-          date: new Date().toISOString(),
-          options: opts,
-          machine,
-          baton: build,
-          growthLimitMbPerHour: GROWTH_LIMIT_MB_PER_HOUR,
-          memoryJudged,
-          pass,
-          total,
-          deploys,
-          growth,
-          samples,
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    console.log(`\nRaw results: ${relative(ROOT, file)}`);
+    const file = writeResults("soak", {
+      command,
+      date: new Date().toISOString(),
+      options: opts,
+      machine,
+      baton: build,
+      growthLimitMbPerHour: GROWTH_LIMIT_MB_PER_HOUR,
+      memoryJudged,
+      pass,
+      total,
+      deploys,
+      growth,
+      samples,
+    });
+    console.log(`\nRaw results: ${file}`);
     await stop(pass ? 0 : 2);
   } catch (error) {
     if (server !== undefined && server.log.length > 0) progress(`server log:\n${server.log.join("").slice(-4000)}`);
