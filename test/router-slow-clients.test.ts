@@ -12,6 +12,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 interface SlowClient {
   /** Everything the router sent, once the connection closed. */
   closed: Promise<string>;
+  /** Resolves once `head` is in the kernel's hands (true), or the socket failed first (false). */
+  sent: Promise<boolean>;
   stop(): void;
 }
 
@@ -20,8 +22,13 @@ function slowClient(port: number, head: string, drip: string, everyMs: number, m
   let received = "";
   let drips = 0;
   let timer: NodeJS.Timeout | undefined;
+  let headSent: (ok: boolean) => void = () => {};
+  const sent = new Promise<boolean>((resolve) => {
+    headSent = resolve;
+  });
   socket.on("connect", () => {
-    if (head !== "") socket.write(head);
+    if (head !== "") socket.write(head, (error) => headSent(error == null));
+    else headSent(true);
     if (drip === "") return;
     timer = setInterval(() => {
       if (++drips > maxDrips || !socket.writable) {
@@ -37,12 +44,14 @@ function slowClient(port: number, head: string, drip: string, everyMs: number, m
   const closed = new Promise<string>((resolve) => {
     socket.on("close", () => {
       clearInterval(timer);
+      headSent(false);
       resolve(received);
     });
     socket.on("error", () => undefined);
   });
   return {
     closed,
+    sent,
     stop: () => {
       clearInterval(timer);
       socket.destroy();
@@ -131,6 +140,9 @@ describe("router: slow clients (slowloris) are timed out and tie up no instance"
         3_000,
       ),
     );
+    // Every head and first body byte written, then a moment for the router to read them: the
+    // look below must find the 30 requests waiting inside the router, not still on their way.
+    assert.ok((await Promise.all(clients.map((c) => c.sent))).every(Boolean), "a slow client could not send");
     await sleep(300);
     const total = await running.stop();
     // The load is stopped for this look: nothing may be in flight while 30 bodies are incomplete.
