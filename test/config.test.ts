@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { loadAppConfig, parseAppJson, parseProcfile, resolveConfig } from "../src/config/index.js";
 import type { ConfigProblem } from "../src/config/problems.js";
 import { BatonError } from "../src/core/errors.js";
+import { routerRoute } from "../src/deploy/app-admin.js";
 
 const HELLO = fileURLToPath(new URL("../../examples/hello", import.meta.url));
 const dirs: string[] = [];
@@ -149,6 +150,31 @@ test("baton.https: redirect and HSTS resolve with defaults off; bad values are l
   assert.deepEqual(
     parseAppJson(JSON.stringify({ baton: { https: true } })).problems.map((p) => p.message),
     ["must be an object, got boolean"],
+  );
+});
+
+test("baton.router: a per-instance request limit and hold timeout reach the router's app spec; bad values are listed by key", () => {
+  const { processes } = parseProcfile("web: node server.js\n");
+  const none = resolveConfig({ procfile: processes, appJson: {} });
+  assert.deepEqual(none.router, { maxRequestsPerInstance: 0 });
+  assert.deepEqual(routerRoute(none), { maxRequestsPerInstance: 0, holdTimeoutMs: null });
+  const good = parseAppJson(JSON.stringify({ baton: { router: { maxRequestsPerInstance: 8, holdTimeoutMs: 5_000 } } }));
+  assert.deepEqual(good.problems, []);
+  const config = resolveConfig({ procfile: processes, appJson: good.config });
+  assert.deepEqual(routerRoute(config), { maxRequestsPerInstance: 8, holdTimeoutMs: 5_000 });
+  // A release stored before the key existed has no `router` in its config.
+  const { router: _, ...older } = config;
+  assert.deepEqual(routerRoute(older as typeof config), { maxRequestsPerInstance: 0, holdTimeoutMs: null });
+  const bad = parseAppJson(
+    '{\n  "baton": {\n    "router": { "maxRequestsPerInstance": 1.5, "holdTimeoutMs": 700000, "maxRequestPerInstance": 2 }\n  }\n}\n',
+  );
+  assert.deepEqual(
+    bad.problems.map((p) => [p.key, p.line, p.message]),
+    [
+      ["baton.router.maxRequestPerInstance", 3, 'unknown router key; did you mean "maxRequestsPerInstance"?'],
+      ["baton.router.maxRequestsPerInstance", 3, "must be an integer from 0 to 100000, got 1.5"],
+      ["baton.router.holdTimeoutMs", 3, "must be an integer from 0 to 600000, got 700000"],
+    ],
   );
 });
 

@@ -55,6 +55,15 @@ export interface BatonUserConfig {
   rollback?: RollbackUser;
   /** HTTPS for the app's domains (the router's --https-port serves it). */
   https?: HttpsUser;
+  /** How the router treats the app's requests. */
+  router?: RouterUser;
+}
+
+export interface RouterUser {
+  /** Requests one web instance is given at a time; the rest wait in the router's queue. 0: no limit. */
+  maxRequestsPerInstance?: number;
+  /** How long a request waits for a ready instance (or a free slot) before a 503. */
+  holdTimeoutMs?: number;
 }
 
 export interface HttpsUser {
@@ -168,9 +177,13 @@ const BATON_KEYS = [
   "bakeMs",
   "rollback",
   "https",
+  "router",
 ];
 /** Two years, as the router allows (router/table.ts); the HSTS preload list asks for one. */
 const MAX_HSTS_MAX_AGE_S = 63_072_000;
+/** The router's own bounds (router/table.ts, router/options.ts), checked here so a deploy fails early. */
+const MAX_REQUESTS_PER_INSTANCE = 100_000;
+const MAX_HOLD_TIMEOUT_MS = 600_000;
 const ROLLBACK_KEYS = ["auto", "minRequests", "errorRateIncrease", "p99Ratio", "p99MinIncreaseMs", "maxCrashes"];
 /** Up to a day: longer bakes would hold a deploy (and the queue behind it) for too long. */
 const MAX_BAKE_MS = 86_400_000;
@@ -504,6 +517,16 @@ class Checker {
     this.optional(value, "bakeMs", key, out, (v, k) => this.int(v, k, 0, MAX_BAKE_MS));
     this.optional(value, "rollback", key, out, (v, k) => this.rollback(v, k));
     this.optional(value, "https", key, out, (v, k) => this.https(v, k));
+    this.optional(value, "router", key, out, (v, k) => this.router(v, k));
+    return out;
+  }
+
+  router(value: unknown, key: string): RouterUser | undefined {
+    if (!this.object(value, key)) return undefined;
+    this.unknownKeys(value, ["maxRequestsPerInstance", "holdTimeoutMs"], key, "router");
+    const out: RouterUser = {};
+    this.optional(value, "maxRequestsPerInstance", key, out, (v, k) => this.int(v, k, 0, MAX_REQUESTS_PER_INSTANCE));
+    this.optional(value, "holdTimeoutMs", key, out, (v, k) => this.int(v, k, 0, MAX_HOLD_TIMEOUT_MS));
     return out;
   }
 

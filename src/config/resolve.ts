@@ -110,6 +110,8 @@ export interface ResolvedConfig {
   readonly keepReleases: number;
   /** What the router does for the app's plaintext requests and over HTTPS (app.json baton.https). */
   readonly https: { readonly redirect: boolean; readonly hstsMaxAgeS: number };
+  /** The router's per-app settings (app.json baton.router); holdTimeoutMs absent: the router's default. */
+  readonly router: { readonly maxRequestsPerInstance: number; readonly holdTimeoutMs?: number };
   /** Migrations linted before the release phase; undefined when app.json names none. */
   readonly migrations: { readonly dir: string; readonly postgres: number; readonly strict: boolean } | undefined;
   readonly env: Readonly<Record<string, ResolvedEnvVar>>;
@@ -266,6 +268,10 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     },
     keepReleases: baton.keepReleases ?? DEFAULTS.keepReleases,
     https: { redirect: baton.https?.redirect ?? false, hstsMaxAgeS: baton.https?.hstsMaxAgeS ?? 0 },
+    router: {
+      maxRequestsPerInstance: baton.router?.maxRequestsPerInstance ?? 0,
+      ...(baton.router?.holdTimeoutMs === undefined ? {} : { holdTimeoutMs: baton.router.holdTimeoutMs }),
+    },
     migrations:
       baton.migrations === undefined
         ? undefined

@@ -16,6 +16,10 @@ export const ERROR_CATALOG = {
     summary: "No instance of the app became ready within the hold timeout.",
   },
   BATON_ROUTER_HOLD_FULL: { status: 503, summary: "Too many requests are already held for the app." },
+  BATON_ROUTER_QUEUE_TIMEOUT: {
+    status: 503,
+    summary: "Every instance of the app stayed at its request limit for the whole hold timeout.",
+  },
   BATON_ROUTER_UPSTREAM_CONNECT: { status: 502, summary: "No instance of the app accepted a connection." },
   BATON_ROUTER_UPSTREAM_RESET: {
     status: 502,

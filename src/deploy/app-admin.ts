@@ -26,7 +26,20 @@ export function routeSpec(app: AppRecord, config?: ResolvedConfig): AppRouteSpec
     domains: app.domains,
     isDefault: app.isDefault,
     maintenance: maintenanceSpec(app.maintenance),
-    ...(config === undefined ? {} : httpsRoute(config)),
+    ...(config === undefined ? {} : { ...httpsRoute(config), ...routerRoute(config) }),
+  };
+}
+
+/**
+ * The serving release's request limit and hold timeout (app.json `baton.router`). Without them
+ * (or for a release staged before the key existed): no limit, and the router's own hold timeout,
+ * sent as null, because an absent one would keep whatever another release had set.
+ */
+export function routerRoute(config: ResolvedConfig): Pick<AppRouteSpec, "maxRequestsPerInstance" | "holdTimeoutMs"> {
+  const router = (config as Partial<ResolvedConfig>).router;
+  return {
+    maxRequestsPerInstance: router?.maxRequestsPerInstance ?? 0,
+    holdTimeoutMs: router?.holdTimeoutMs ?? null,
   };
 }
 

@@ -180,6 +180,7 @@ export class Metrics {
       r.held.set(app, a.held);
       r.heldNow.set(app, a.heldNow);
       r.holdTimeouts.set(app, a.holdTimeouts);
+      r.queued.set(app, a.queued ?? 0);
       r.notRouted.set(app, a.notRouted);
       for (const rel of a.releases) {
         const labels = { app: a.app, release: rel.release };
@@ -248,6 +249,11 @@ function routerMetrics(registry: Registry) {
     holdTimeouts: m(
       "baton_router_hold_timeouts_total",
       "Held requests answered 503 because no instance became ready in time.",
+      "counter",
+    ),
+    queued: m(
+      "baton_router_queued_requests_total",
+      "Requests that waited for a free slot under the app's per-instance request limit.",
       "counter",
     ),
     notRouted: m(

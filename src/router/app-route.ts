@@ -18,7 +18,14 @@ export interface AppRouteSpec {
   maintenance?: MaintenanceSpec;
   /** While paused, requests are held (not failed) until resumed or the hold timeout. */
   paused?: boolean;
-  holdTimeoutMs?: number;
+  /** null: back to the router's own default (--hold-timeout). */
+  holdTimeoutMs?: number | null;
+  /**
+   * Ordinary requests one instance is given at a time (HAProxy's per-server maxconn); the rest wait
+   * in the router's queue, first come first served, up to the hold timeout. 0 or absent: no limit.
+   * WebSockets and event streams do not count.
+   */
+  maxRequestsPerInstance?: number;
   /** Plaintext requests get a 308 to the same URL over HTTPS (app.json `baton.https.redirect`). */
   redirectHttps?: boolean;
   /** Strict-Transport-Security max-age on responses over HTTPS; 0 or absent sends none. */
@@ -46,6 +53,8 @@ export class AppRoute {
   maintenance: MaintenanceSpec = { enabled: false, retryAfterS: 60 };
   paused = false;
   holdTimeoutMs: number;
+  /** See AppRouteSpec.maxRequestsPerInstance; 0 is no limit. */
+  maxRequestsPerInstance = 0;
   active: Pool | null = null;
   canary: Pool | null = null;
   /** Percentage (0-100) of new clients sent to the canary Pool. */
@@ -110,6 +119,7 @@ export class AppRoute {
       maintenance: { ...this.maintenance },
       paused: this.paused,
       holdTimeoutMs: this.holdTimeoutMs,
+      maxRequestsPerInstance: this.maxRequestsPerInstance,
       redirectHttps: this.redirectHttps,
       hstsMaxAgeS: this.hstsMaxAgeS,
     };

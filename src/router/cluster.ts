@@ -224,6 +224,7 @@ function mergeStats(perWorker: AppStatsSnapshot[][]): AppStatsSnapshot[] {
       merged.held += s.held;
       merged.heldNow += s.heldNow;
       merged.holdTimeouts += s.holdTimeouts;
+      merged.queued += s.queued ?? 0;
       merged.notRouted += s.notRouted;
       for (const r of s.releases) {
         const into = merged.releases.find((m) => m.release === r.release);

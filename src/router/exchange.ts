@@ -65,6 +65,10 @@ export class Exchange implements Waiter, InFlight {
   private previousTarget: Target | undefined;
   private deadline = 0;
   private held = false;
+  /** Waiting for a free slot on an instance (the app's per-instance limit), not for a ready one. */
+  private queued = false;
+  /** Inside resume(): the queue handed this request its turn, so it may take a free slot. */
+  private resuming = false;
   private finished = false;
   private bodyReading = false;
   private bodyEnded = false;
@@ -114,11 +118,19 @@ export class Exchange implements Waiter, InFlight {
       this.hold();
       return;
     }
-    const target = choice.pool.pick(this.previousTarget) ?? choice.pool.pick();
-    if (target === undefined) {
-      this.hold();
+    const limit = this.app.maxRequestsPerInstance;
+    // With a limit, a new request does not overtake those already waiting for a slot.
+    if (limit > 0 && !this.resuming && this.app.hold.size > 0) {
+      this.queue();
       return;
     }
+    const target = choice.pool.pick(this.previousTarget, limit) ?? choice.pool.pick(undefined, limit);
+    if (target === undefined) {
+      if (limit > 0 && choice.pool.ready) this.queue();
+      else this.hold();
+      return;
+    }
+    this.queued = false;
     this.attempts++;
     this.attempt = new Attempt(
       this,
@@ -129,6 +141,24 @@ export class Exchange implements Waiter, InFlight {
       this.app.stats.release(choice.pool.release),
     );
     this.attempt.send(this.req.method ?? "GET");
+  }
+
+  /** Every ready instance has its limit of requests in flight: wait for a slot, in the hold queue. */
+  private queue(): void {
+    if (!this.queued) {
+      this.queued = true;
+      this.app.stats.queued++;
+    }
+    this.hold();
+  }
+
+  /**
+   * A request on a limited instance finished (or became a long stream): the queue's first waiter
+   * takes the slot. Deferred to a microtask so it never runs inside another request's handling.
+   */
+  slotFreed(): void {
+    const app = this.app;
+    if (app.maxRequestsPerInstance > 0 && app.hold.size > 0) queueMicrotask(() => app.hold.resumeNext());
   }
 
   private hold(): void {
@@ -155,13 +185,25 @@ export class Exchange implements Waiter, InFlight {
       this.finished = true;
       return;
     }
-    this.route();
+    this.resuming = true;
+    try {
+      this.route();
+    } finally {
+      this.resuming = false;
+    }
   }
 
   expire(): void {
     this.leaveHold();
     if (this.finished) return;
     this.app.stats.holdTimeouts++;
+    if (this.queued) {
+      this.answer("BATON_ROUTER_QUEUE_TIMEOUT", undefined, {
+        retryAfterS: 5,
+        detail: `Every instance of "${this.app.name}" was busy with its limit of ${this.app.maxRequestsPerInstance} requests for ${Math.round(this.app.holdTimeoutMs / 1000)} s.`,
+      });
+      return;
+    }
     this.answer("BATON_ROUTER_HOLD_TIMEOUT", undefined, {
       retryAfterS: 5,
       detail: `No instance of "${this.app.name}" was ready within ${Math.round(this.app.holdTimeoutMs / 1000)} s.`,
@@ -561,6 +603,7 @@ class Attempt implements UpstreamHandler {
     this.stream = stream;
     this.target.requestDone(this.exchange);
     this.target.addStream(stream);
+    this.exchange.slotFreed();
   }
 
   /** Close the connection without hearing more from it (the request is settled elsewhere). */
@@ -576,6 +619,9 @@ class Attempt implements UpstreamHandler {
     this.timer = undefined;
     this.stats.inFlight--;
     if (this.stream !== undefined) this.target.removeStream(this.stream);
-    else this.target.requestDone(this.exchange);
+    else {
+      this.target.requestDone(this.exchange);
+      this.exchange.slotFreed();
+    }
   }
 }

@@ -17,6 +17,8 @@ interface Entry {
 
 export class HoldQueue {
   private entries: Entry[] = [];
+  /** Set while resumeNext() hands a slot out: a waiter that re-holds goes back to its place. */
+  private reenterAt: number | undefined;
 
   constructor(private readonly maxHeld: number) {}
 
@@ -37,7 +39,8 @@ export class HoldQueue {
         Math.max(0, deadline - Date.now()),
       ),
     };
-    this.entries.push(entry);
+    if (this.reenterAt === undefined) this.entries.push(entry);
+    else this.entries.splice(this.reenterAt, 0, entry);
     return true;
   }
 
@@ -54,6 +57,28 @@ export class HoldQueue {
     for (const entry of waiting) {
       clearTimeout(entry.timer);
       entry.waiter.resume();
+    }
+  }
+
+  /**
+   * One slot came free (a request on a limited instance finished): the first waiter that can use
+   * it gets it. A waiter that cannot (its choice is another Pool, say) keeps its place and the next
+   * is asked, so the queue stays first come, first served and the slot is not left idle.
+   */
+  resumeNext(): void {
+    const n = this.entries.length;
+    for (let i = 0; i < n && i < this.entries.length; i++) {
+      const entry = this.entries[i] as Entry;
+      this.entries.splice(i, 1);
+      clearTimeout(entry.timer);
+      this.reenterAt = i;
+      try {
+        entry.waiter.resume();
+      } finally {
+        this.reenterAt = undefined;
+      }
+      // It left the queue (served, or answered): the slot is taken.
+      if (this.entries.length < n) return;
     }
   }
 

@@ -7,6 +7,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   BATON_ROUTER_MAINTENANCE: "Down for maintenance",
   BATON_ROUTER_HOLD_TIMEOUT: "The app is starting",
   BATON_ROUTER_HOLD_FULL: "The app is busy",
+  BATON_ROUTER_QUEUE_TIMEOUT: "The app is busy",
   BATON_ROUTER_UPSTREAM_CONNECT: "Bad gateway",
   BATON_ROUTER_UPSTREAM_RESET: "Bad gateway",
   BATON_ROUTER_UPSTREAM_TIMEOUT: "Gateway timeout",

@@ -28,11 +28,12 @@ export class Pool {
     return false;
   }
 
-  pick(exclude?: Target): Target | undefined {
+  /** `limit` > 0 skips Targets with that many requests in flight (the app's per-instance limit). */
+  pick(exclude?: Target, limit = 0): Target | undefined {
     let best: Target | undefined;
     let ties = 0;
     for (const target of this.targets) {
-      if (!target.available || target === exclude) continue;
+      if (!target.available || target === exclude || (limit > 0 && target.inFlight >= limit)) continue;
       if (best === undefined || target.inFlight < best.inFlight) {
         best = target;
         ties = 1;

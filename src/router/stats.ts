@@ -43,6 +43,8 @@ export interface AppStatsSnapshot {
   held: number;
   heldNow: number;
   holdTimeouts: number;
+  /** Requests that waited for a free slot under the app's per-instance limit (their timeouts count in holdTimeouts). */
+  queued: number;
   notRouted: number;
   releases: ReleaseStatsSnapshot[];
 }
@@ -109,6 +111,7 @@ export class AppStats {
   held = 0;
   heldNow = 0;
   holdTimeouts = 0;
+  queued = 0;
   /** Requests answered by the router itself (maintenance, hold timeout, no app). */
   notRouted = 0;
   private readonly byRelease = new Map<string, ReleaseStats>();
@@ -130,6 +133,7 @@ export class AppStats {
       held: this.held,
       heldNow: this.heldNow,
       holdTimeouts: this.holdTimeouts,
+      queued: this.queued,
       notRouted: this.notRouted,
       releases: [...this.byRelease.values()].map((r) => r.snapshot()),
     };

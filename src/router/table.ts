@@ -22,6 +22,8 @@ export interface TableSnapshot {
 
 /** Two years: what the HSTS preload list asks for, and more than anyone needs. */
 export const MAX_HSTS_MAX_AGE_S = 63_072_000;
+/** Per-instance request limit's ceiling: above it a limit protects nothing. */
+export const MAX_REQUESTS_PER_INSTANCE = 100_000;
 const APP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** A domain the router accepts: a lowercase host name, or a wildcard `*.` before one. */
 export const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
@@ -77,8 +79,13 @@ export class RoutingTable {
       if (owner !== undefined && owner.name !== spec.name)
         problems.push(`domain "${domain}" already belongs to app "${owner.name}"`);
     }
-    if (spec.holdTimeoutMs !== undefined && !(spec.holdTimeoutMs >= 0 && spec.holdTimeoutMs <= 600_000)) {
+    const hold = spec.holdTimeoutMs;
+    if (hold !== undefined && hold !== null && !(hold >= 0 && hold <= 600_000)) {
       problems.push("holdTimeoutMs must be between 0 and 600000");
+    }
+    const limit = spec.maxRequestsPerInstance;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0 && limit <= MAX_REQUESTS_PER_INSTANCE)) {
+      problems.push(`maxRequestsPerInstance must be an integer from 0 (no limit) to ${MAX_REQUESTS_PER_INSTANCE}`);
     }
     if (spec.redirectHttps !== undefined && typeof spec.redirectHttps !== "boolean") {
       problems.push("redirectHttps must be true or false");
@@ -98,7 +105,9 @@ export class RoutingTable {
       this.apps.set(spec.name, app);
     }
     app.domains = domains;
-    if (spec.holdTimeoutMs !== undefined) app.holdTimeoutMs = spec.holdTimeoutMs;
+    if (hold !== undefined) app.holdTimeoutMs = hold ?? this.limits.holdTimeoutMs;
+    // A raised limit frees slots at once: changed() below hands the queue back to be served.
+    if (limit !== undefined) app.maxRequestsPerInstance = limit;
     if (spec.maintenance !== undefined) app.maintenance = { ...spec.maintenance };
     if (spec.paused !== undefined) app.paused = spec.paused;
     if (spec.redirectHttps !== undefined) app.redirectHttps = spec.redirectHttps;
@@ -356,8 +365,10 @@ function specShapeProblems(spec: AppRouteSpec): string[] {
   if (spec.isDefault !== undefined && typeof spec.isDefault !== "boolean")
     problems.push("isDefault must be true or false");
   if (spec.paused !== undefined && typeof spec.paused !== "boolean") problems.push("paused must be true or false");
-  if (spec.holdTimeoutMs !== undefined && typeof spec.holdTimeoutMs !== "number")
-    problems.push("holdTimeoutMs must be a number");
+  if (spec.holdTimeoutMs !== undefined && spec.holdTimeoutMs !== null && typeof spec.holdTimeoutMs !== "number")
+    problems.push("holdTimeoutMs must be a number (or null for the router's default)");
+  if (spec.maxRequestsPerInstance !== undefined && typeof spec.maxRequestsPerInstance !== "number")
+    problems.push("maxRequestsPerInstance must be a number");
   if (spec.maintenance !== undefined) problems.push(...maintenanceProblems(spec.maintenance));
   return problems;
 }
