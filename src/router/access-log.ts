@@ -1,7 +1,7 @@
-import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import { type Logger, pino } from "pino";
 import { PINO_OPTIONS } from "../core/log.js";
+import type { InboundRequest } from "./client-message.js";
 
 /**
  * The router's access log (`baton router --access-log PATH|-`): one JSON line per request it
@@ -30,7 +30,7 @@ export class AccessLog {
    * (performance.now() when the router received it), and how many Targets it was tried on.
    */
   record(
-    req: IncomingMessage,
+    req: InboundRequest,
     requestId: string,
     app: string,
     release: string | null,

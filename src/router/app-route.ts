@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { InboundRequest } from "./client-message.js";
 import { HoldQueue } from "./hold.js";
 import type { Pool } from "./pool.js";
 import { AppStats } from "./stats.js";
@@ -78,7 +78,7 @@ export class AppRoute {
   }
 
   /** The Pool for this request, or null when nothing can serve it now (the caller holds it). */
-  choose(req: IncomingMessage): Choice | null {
+  choose(req: InboundRequest): Choice | null {
     if (this.paused) return null;
     const active = this.active;
     const canary = this.canary;

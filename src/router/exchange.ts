@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { ErrorCode } from "../core/errors.js";
 import type { AccessLog } from "./access-log.js";
 import { type AppRoute, stickyCookie } from "./app-route.js";
+import type { InboundRequest, OutboundResponse } from "./client-message.js";
 import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.js";
 import type { Waiter } from "./hold.js";
 import { sendPage } from "./pages.js";
@@ -80,8 +80,8 @@ export class Exchange implements Waiter, InFlight {
   constructor(
     private readonly ctx: ExchangeContext,
     private readonly app: AppRoute,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly req: InboundRequest,
+    private readonly res: OutboundResponse,
   ) {
     const forwarded = forwardRequestHeaders(req, ctx.proto, ctx.localPort, false, ctx.trustedProxies);
     this.requestId = forwarded.requestId;
@@ -552,7 +552,7 @@ class Attempt implements UpstreamHandler {
   }
 
   /** Backpressure from the client: stop reading from the instance until the client drains. */
-  pauseUntilDrain(res: ServerResponse): void {
+  pauseUntilDrain(res: OutboundResponse): void {
     const connection = this.connection;
     if (connection === undefined || this.paused) return;
     this.paused = true;

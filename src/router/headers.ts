@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import type { InboundRequest } from "./client-message.js";
 import type { TrustedProxies } from "./trusted-proxies.js";
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) plus the legacy ones proxies must not forward. */
@@ -72,7 +72,7 @@ export function hostOf(rawHeaders: readonly string[]): string | undefined | null
  * body framing, so nothing else has to look at the headers again.
  */
 export function forwardRequestHeaders(
-  req: IncomingMessage,
+  req: InboundRequest,
   proto: "http" | "https",
   localPort: number,
   upgrade: boolean,

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
+import type { InboundRequest, OutboundResponse } from "./client-message.js";
 import { sendPage, sendPageOnSocket } from "./pages.js";
 import type { TrustedProxies } from "./trusted-proxies.js";
 
@@ -11,7 +11,7 @@ const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
  * Whether the client's request came over TLS: on the router's own HTTPS port, or through a
  * trusted proxy that says so (X-Forwarded-Proto: https). Only asked for apps that redirect.
  */
-export function cameOverTls(req: IncomingMessage, trustedProxies: TrustedProxies): boolean {
+export function cameOverTls(req: InboundRequest, trustedProxies: TrustedProxies): boolean {
   if ((req.socket as TLSSocket).encrypted === true) return true;
   if (!trustedProxies.has(req.socket.remoteAddress)) return false;
   const proto = req.headers["x-forwarded-proto"];
@@ -24,7 +24,7 @@ export function cameOverTls(req: IncomingMessage, trustedProxies: TrustedProxies
  * when the Host header cannot be put in a URL as it is.
  */
 export function httpsLocation(
-  req: IncomingMessage,
+  req: InboundRequest,
   hostHeader: string | undefined,
   httpsPort: number | undefined,
   trustedProxies: TrustedProxies,
@@ -42,7 +42,7 @@ export function httpsLocation(
 }
 
 /** 308 keeps the method and body (a POST stays a POST), unlike 301. */
-export function sendHttpsRedirect(req: IncomingMessage, res: ServerResponse, location: string | undefined): void {
+export function sendHttpsRedirect(req: InboundRequest, res: OutboundResponse, location: string | undefined): void {
   if (location === undefined) {
     sendPage(req, res, "BATON_ROUTER_BAD_REQUEST", { detail: "The Host header cannot be redirected to HTTPS." });
     return;

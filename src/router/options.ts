@@ -59,6 +59,11 @@ export interface RouterUserOptions {
   accessLog?: string;
   /** Peers (addresses or CIDR ranges) whose X-Forwarded-* headers are kept; none by default. */
   trustedProxies?: string[];
+  /**
+   * Plain bodiless GET and HEAD requests skip node:http's server side (fast/connection.ts); on
+   * by default. False sends every request through node:http, for comparison or as a fallback.
+   */
+  fastPath?: boolean;
 }
 
 export type RouterOptions = Readonly<
@@ -89,6 +94,7 @@ const DEFAULTS = {
   freeSocketTimeoutMs: 4_000,
   maxConnectAttempts: 3,
   trustedProxies: [] as string[],
+  fastPath: true as boolean,
 } as const;
 
 /** Validate once, list every problem, freeze. */
@@ -116,6 +122,8 @@ export function resolveRouterOptions(user: RouterUserOptions = {}): RouterOption
   intIn("maxFreeSocketsPerTarget", 1, 65_536);
   intIn("freeSocketTimeoutMs", 100, 3_600_000);
   intIn("maxConnectAttempts", 1, 10);
+  if (typeof merged.fastPath !== "boolean")
+    problems.push(`fastPath must be true or false (got ${JSON.stringify(merged.fastPath)})`);
   const { httpsPort, tlsDir } = user;
   if (httpsPort !== undefined && (!Number.isInteger(httpsPort) || httpsPort < 0 || httpsPort > 65535)) {
     problems.push(`httpsPort must be an integer from 0 to 65535 (got ${JSON.stringify(httpsPort)})`);

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
+import type { InboundRequest, OutboundResponse } from "./client-message.js";
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
   BATON_ROUTER_NO_APP: "No app here",
@@ -57,7 +57,7 @@ export function renderPage(code: ErrorCode, acceptHeader: string | undefined, op
   return { status, contentType: "text/html; charset=utf-8", body };
 }
 
-export function sendPage(req: IncomingMessage, res: ServerResponse, code: ErrorCode, options: PageOptions = {}): void {
+export function sendPage(req: InboundRequest, res: OutboundResponse, code: ErrorCode, options: PageOptions = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
@@ -9,8 +9,10 @@ import { memoryReport, watchMemory } from "../core/memory.js";
 import { settledWithin } from "../core/wait.js";
 import { AccessLog } from "./access-log.js";
 import { AdminApi } from "./admin.js";
+import type { InboundRequest, OutboundResponse } from "./client-message.js";
 import { STREAM_CLOSE_GRACE_MS } from "./drain.js";
 import { Exchange, type ExchangeContext } from "./exchange.js";
+import { FastPath } from "./fast/connection.js";
 import { announceReady, isSuccessor, receiveListeners, startSuccessor } from "./handoff.js";
 import { hostOf } from "./headers.js";
 import { HealthCheck } from "./health-check.js";
@@ -50,6 +52,7 @@ export class Router {
   readonly options: RouterOptions;
   readonly table: RoutingTable;
   private readonly server: Server;
+  private readonly fastPath: FastPath | undefined;
   private readonly admin: AdminApi;
   /** What the admin API (or a cluster primary, over IPC) asks of this router. */
   readonly ops: LocalOps;
@@ -91,6 +94,18 @@ export class Router {
     );
     this.server.on("upgrade", this.onUpgrade);
     this.server.on("clientError", this.onClientError);
+    // Plain GETs and HEADs skip node:http's server side (fast/connection.ts); the rest go through it.
+    this.fastPath = o.fastPath
+      ? new FastPath(
+          this.server,
+          {
+            keepAliveTimeoutMs: o.clientKeepAliveTimeoutMs,
+            headersTimeoutMs: o.clientHeadersTimeoutMs,
+            maxHeaderBytes: o.maxHeaderBytes,
+          },
+          this.onRequest,
+        )
+      : undefined;
     // A secure socket joins the plaintext server's HTTP handling: one parser, one set of timeouts.
     this.tls =
       o.tlsDir === undefined
@@ -261,6 +276,7 @@ export class Router {
       ),
     );
     this.server.closeIdleConnections();
+    this.fastPath?.closeIdle();
     for (const app of this.table.apps.values()) app.hold.expireAll();
     await settledWithin(closed, timeoutMs);
     await this.flushed();
@@ -272,6 +288,7 @@ export class Router {
     if (this.state === "closed") return;
     this.state = "closed";
     this.server.closeAllConnections();
+    this.fastPath?.destroyAll();
     this.server.close();
     this.tls?.server.close();
     this.accessLog?.flush();
@@ -304,7 +321,7 @@ export class Router {
     };
   }
 
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  private readonly onRequest = (req: InboundRequest, res: OutboundResponse): void => {
     // A retiring router answers, then closes: the client's next request goes to the successor.
     if (this.retiring) res.shouldKeepAlive = false;
     const host = hostOf(req.rawHeaders);
@@ -355,7 +372,7 @@ export class Router {
   };
 
   /** Without an HTTPS port this is one check of a field that is always undefined. */
-  private contextOf(req: IncomingMessage): ExchangeContext {
+  private contextOf(req: InboundRequest): ExchangeContext {
     const tlsCtx = this.tlsCtx;
     return tlsCtx !== undefined && (req.socket as TLSSocket).encrypted === true ? tlsCtx : this.ctx;
   }

@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+import type { OutboundResponse } from "./client-message.js";
 import type { LongConnection } from "./target.js";
 
 /** How long a graceful close waits for the event in progress to complete before ending anyway. */
@@ -16,7 +16,7 @@ export class SseStream implements LongConnection {
   private fallback: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: OutboundResponse,
     /** Called once the stream was ended on purpose: let go of the instance's side. */
     private readonly onEnded: () => void,
   ) {}
