@@ -302,15 +302,16 @@ export async function startNodeProxy(processes, baseDir, upstreamPorts) {
  * (d) baton's router as a real `baton router` process, configured over its admin socket exactly
  * as the control plane would: one default app whose active Pool is the two upstreams.
  */
-export async function startBaton(processes, baseDir, upstreamPorts) {
+export async function startBaton(processes, baseDir, upstreamPorts, { name = "baton", args: extraArgs = [] } = {}) {
   if (!existsSync(BATON_MAIN) || !existsSync(BATON_CLIENT)) {
     throw new Error(`baton is not built (${BATON_MAIN} missing): run \`npm run build\` first`);
   }
   const { RouterClient } = await import(BATON_CLIENT);
-  const home = join(baseDir, "baton-home");
+  const slug = name.replace(/[^a-z0-9]+/gi, "-");
+  const home = join(baseDir, `${slug}-home`);
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const port = await freePort();
-  const logFile = join(baseDir, "baton-router.log");
+  const logFile = join(baseDir, `${slug}-router.log`);
   // The same Node flags baton uses when it starts a router itself.
   const { ROUTER_NODE_FLAGS } = await import(BATON_OPTIONS);
   const args = [
@@ -323,8 +324,9 @@ export async function startBaton(processes, baseDir, upstreamPorts) {
     "127.0.0.1",
     "--home",
     home,
+    ...extraArgs,
   ];
-  const child = processes.start("baton router", process.execPath, args, logFile);
+  const child = processes.start(`${name} router`, process.execPath, args, logFile);
   const client = new RouterClient(join(home, "router.sock"), 2_000);
   await waitUntil("baton router admin API", async () => (await client.health()).ok !== false, { child, logFile });
   await client.putApp({ name: "bench", domains: ["bench.localhost"], isDefault: true });
@@ -335,5 +337,5 @@ export async function startBaton(processes, baseDir, upstreamPorts) {
   });
   // wrk sends Host: 127.0.0.1:PORT, which no app claims, so this also checks the default app.
   await waitUntil("baton router", servesHello(port), { child, logFile });
-  return { name: "baton", pid: child.pid, child, port, logFile, client };
+  return { name, pid: child.pid, child, port, logFile, client };
 }

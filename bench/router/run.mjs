@@ -425,8 +425,13 @@ async function main() {
     const haproxy = await startHaproxy(processes, tmp, upstream.ports);
     const node = await startNodeProxy(processes, tmp, upstream.ports);
     const baton = await startBaton(processes, tmp, upstream.ports);
+    // The same router with its fast path off: what the fast path is worth, in the same run.
+    const batonNodeHttp = await startBaton(processes, tmp, upstream.ports, {
+      name: "baton --node-http",
+      args: ["--node-http"],
+    });
     const direct = { name: DIRECT, port: upstream.ports[0] };
-    const targets = [direct, nginx, haproxy, node, baton];
+    const targets = [direct, nginx, haproxy, node, baton, batonNodeHttp];
     const names = targets.map((t) => t.name);
 
     const runs = [];
