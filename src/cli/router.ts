@@ -44,7 +44,7 @@ front of the router: from them X-Forwarded-For is extended and X-Forwarded-Proto
 kept. From any other client those headers are dropped and replaced by what the router sees.
 
 Plain GET and HEAD requests without a body are parsed and answered by the router itself (about
-a third less CPU per request than through node:http's server side, in bench/router); at the first
+a quarter less CPU per request than through node:http's server side, in bench/router); at the first
 other request (a body, an upgrade, anything unusual) the connection goes to node:http for good.
 --node-http sends every request through node:http, for comparison or as a fallback.`;
 

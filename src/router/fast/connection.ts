@@ -7,8 +7,8 @@ import { FastResponse, type ResponseOwner } from "./response.js";
 /**
  * The router's fast path for client connections. Profiling bench/router showed node:http's
  * server side (IncomingMessage, ServerResponse, their streams and header handling) as the largest
- * part of the router's user CPU per proxied request; a throwaway proxy without it served about
- * 1.5x the requests per second on the same machine (docs/architecture.md).
+ * part of the router's user CPU per proxied request; without it the router serves about 1.3x the
+ * requests per second (`npm run bench:router` runs it with and without `--node-http`).
  *
  * Every accepted connection starts here. As long as its requests are plain bodiless HTTP/1.1 GETs
  * and HEADs in strict syntax (request.ts), the router parses them itself and writes the answers
