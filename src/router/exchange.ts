@@ -76,6 +76,8 @@ export class Exchange implements Waiter, InFlight {
   private bodyChunks: Buffer[] | null = [];
   private bodyBytes = 0;
   private stream: SseStream | undefined;
+  /** A response head was given to `res` but not yet written out (it waits for the first body bytes). */
+  private headPending = false;
 
   constructor(
     private readonly ctx: ExchangeContext,
@@ -385,9 +387,10 @@ export class Exchange implements Waiter, InFlight {
     if (hsts !== undefined && this.ctx.proto === "https") headers.push("Strict-Transport-Security", hsts);
     res.sendDate = false;
     res.writeHead(head.status, head.reason, headers);
+    this.headPending = true;
     if (head.contentType?.startsWith("text/event-stream")) {
       // A stream that may never end: drain closes it at an event boundary instead of waiting.
-      res.flushHeaders();
+      this.flushHead();
       this.stream = new SseStream(res, () => {
         attempt.abandon();
         this.streamClosed(attempt);
@@ -398,6 +401,7 @@ export class Exchange implements Waiter, InFlight {
 
   body(attempt: Attempt, chunk: Buffer): void {
     if (attempt !== this.attempt || this.finished) return;
+    this.headPending = false;
     if (this.stream !== undefined) {
       if (!this.stream.forward(chunk)) attempt.pauseUntilDrain(this.res);
       return;
@@ -405,9 +409,24 @@ export class Exchange implements Waiter, InFlight {
     if (!this.res.write(chunk)) attempt.pauseUntilDrain(this.res);
   }
 
+  /**
+   * One read from the instance is handled. A head that came without body bytes is sent now, as
+   * nginx does: the body may be slow, long-polled or read until close, and the client should not
+   * wait for it to learn the status. A head with its body (the usual case) goes out in one write.
+   */
+  readDone(attempt: Attempt): void {
+    if (attempt === this.attempt && this.headPending && !this.finished) this.flushHead();
+  }
+
+  private flushHead(): void {
+    this.headPending = false;
+    this.res.flushHeaders();
+  }
+
   complete(attempt: Attempt, status: number): void {
     if (attempt !== this.attempt || this.finished) return;
     this.finished = true;
+    this.headPending = false;
     attempt.release();
     this.res.end();
     attempt.stats.recordResponse(status, performance.now() - this.started);
@@ -415,17 +434,18 @@ export class Exchange implements Waiter, InFlight {
   }
 
   /** The instance failed after the response started: nothing honest to send but a cut. */
-  upstreamBroke(attempt: Attempt): void {
+  upstreamBroke(attempt: Attempt, timedOut = false): void {
     if (attempt !== this.attempt || this.finished) return;
     this.finished = true;
-    this.countBroken(attempt);
+    this.countBroken(attempt, timedOut);
     this.res.destroy();
   }
 
-  /** A request cut short on its Target counts as a reset and a 502 for that Release. */
-  private countBroken(attempt: Attempt): void {
+  /** A request cut short on its Target counts as a reset (or a timeout) and a 502 for that Release. */
+  private countBroken(attempt: Attempt, timedOut = false): void {
     attempt.release();
-    attempt.stats.resetErrors++;
+    if (timedOut) attempt.stats.timeoutErrors++;
+    else attempt.stats.resetErrors++;
     attempt.stats.recordResponse(502, performance.now() - this.started);
     this.logAccess(attempt.pool.release, attempt.target.id, 502);
   }
@@ -526,18 +546,34 @@ class Attempt implements UpstreamHandler {
 
   private arm(ms: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timedOut = true;
-      const connection = this.connection;
-      const reached = this.reached;
-      connection?.destroy();
-      if (!this.released) {
-        this.release();
-        this.exchange.failed(this, reached, undefined, true);
-      }
-    }, ms);
+    this.timer = setTimeout(this.onTimeout, ms);
   }
+
+  /**
+   * Connect, response head, or (once the head is in) a silence between two reads of the body
+   * longer than the response timeout, as nginx's proxy_read_timeout. A pause the router made
+   * itself, for a slow client, is not the instance's silence.
+   */
+  private readonly onTimeout = (): void => {
+    if (this.status !== 0 && this.paused) {
+      this.timer?.refresh();
+      return;
+    }
+    this.timer = undefined;
+    this.timedOut = true;
+    const connection = this.connection;
+    const reached = this.reached;
+    this.connection = undefined;
+    connection?.destroy();
+    if (this.status !== 0) {
+      this.exchange.upstreamBroke(this, true);
+      return;
+    }
+    if (!this.released) {
+      this.release();
+      this.exchange.failed(this, reached, undefined, true);
+    }
+  };
 
   write(data: string | Buffer): boolean {
     return this.connection?.write(data) ?? false;
@@ -571,14 +607,19 @@ class Attempt implements UpstreamHandler {
   }
 
   onHead(head: ResponseHead): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    // The same timer now measures the silences between body reads.
+    this.timer?.refresh();
     this.status = head.status;
     this.exchange.responded(this, head);
   }
 
   onData(chunk: Buffer): void {
+    this.timer?.refresh();
     this.exchange.body(this, chunk);
+  }
+
+  onReadDone(): void {
+    this.exchange.readDone(this);
   }
 
   onEnd(): void {
@@ -599,7 +640,10 @@ class Attempt implements UpstreamHandler {
   }
 
   becomeStream(stream: SseStream): void {
-    // Long connections leave the in-flight count so drain does not wait on them.
+    // Long connections leave the in-flight count so drain does not wait on them, and may be
+    // quiet for as long as they like (drain closes them).
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     this.stream = stream;
     this.target.requestDone(this.exchange);
     this.target.addStream(stream);

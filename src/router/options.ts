@@ -34,7 +34,10 @@ export interface RouterUserOptions {
   holdTimeoutMs?: number;
   maxHeldPerApp?: number;
   connectTimeoutMs?: number;
-  /** Time an instance has to send response headers before the client gets a 504. */
+  /**
+   * Time an instance has to send response headers before the client gets a 504, and the longest
+   * silence allowed between two reads of a response body (then the client's connection is cut).
+   */
   responseHeadersTimeoutMs?: number;
   /** Idle keep-alive connections from clients are closed after this. */
   clientKeepAliveTimeoutMs?: number;

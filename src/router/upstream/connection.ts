@@ -7,6 +7,8 @@ export interface UpstreamHandler {
   onConnect(): void;
   onHead(head: ResponseHead): void;
   onData(chunk: Buffer): void;
+  /** Everything in one read from the instance has been handed on (onHead/onData/onEnd). */
+  onReadDone(): void;
   onEnd(): void;
   /**
    * The connection failed. Whether the request went out is known to the handler (onConnect was
@@ -136,7 +138,9 @@ export class UpstreamConnection {
       this.parser.execute(chunk);
     } catch (error) {
       this.fail(error as NodeJS.ErrnoException);
+      return;
     }
+    this.handler?.onReadDone();
   };
 
   private readonly onSocketEnd = (): void => {
