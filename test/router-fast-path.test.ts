@@ -2,9 +2,12 @@
 // answered by the router itself, everything else handed to node:http at a request boundary. These
 // look at the bytes on the wire, through a real `baton router` and a real instance process.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { FastPath } from "../src/router/fast/connection.js";
 import { FastRequest, headersObject, parseRequestHead } from "../src/router/fast/request.js";
 import { type ResponseHead, ResponseParser } from "../src/router/upstream/response-parser.js";
 import { cleanup, type RouterProc, startRouter, startUpstream, type Upstream, untilInFlight } from "./helpers.js";
@@ -69,10 +72,16 @@ class RawClient {
     return this.answers.splice(0, n);
   }
 
-  async untilClosed(timeoutMs = 5_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) await sleep(20);
-    return this.closed;
+  /** True once the connection closed, false if it is still open after `timeoutMs`. */
+  untilClosed(timeoutMs = 5_000): Promise<boolean> {
+    if (this.closed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const limit = setTimeout(() => resolve(false), timeoutMs);
+      this.socket.once("close", () => {
+        clearTimeout(limit);
+        resolve(true);
+      });
+    });
   }
 }
 
@@ -269,5 +278,45 @@ describe("fast path request parsing", () => {
     const req = new FastRequest("GET", "/", ["X-Baton-Release", "v2"], undefined as never);
     assert.equal(req.headers["x-baton-release"], "v2");
     assert.equal(req.readableEnded, true);
+  });
+});
+
+describe("fast path connections (in process)", () => {
+  test("a closing connection whose client stops reading is cut at the keep-alive timeout, not kept forever", async () => {
+    const body = Buffer.alloc(16 * 1024 * 1024, 120);
+    const server = createServer();
+    new FastPath(
+      server,
+      { keepAliveTimeoutMs: 300, headersTimeoutMs: 5_000, maxHeaderBytes: 16 * 1024 },
+      (_req, res) => {
+        res.writeHead(200, "OK", ["Content-Length", String(body.length)]);
+        res.end(body);
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const socket = connect((server.address() as AddressInfo).port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      // Read nothing for well past the timeout; the response (16 MB) cannot fit in the socket buffers.
+      socket.pause();
+      socket.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      await sleep(1_500);
+      let received = 0;
+      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      socket.resume();
+      await Promise.race([closed, sleep(10_000)]);
+      assert.ok(socket.destroyed || socket.readableEnded, "the connection should have been closed");
+      assert.ok(
+        received < body.length,
+        `the whole response (${received} bytes) still came: the connection was not cut`,
+      );
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

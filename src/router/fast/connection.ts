@@ -87,7 +87,8 @@ export class FastConnection implements ResponseOwner {
   private unparsed: Buffer | null = null;
   /** The response in progress; requests on a connection are answered one at a time, in order. */
   private current: FastResponse | null = null;
-  private served = 0;
+  /** A response was written: the keep-alive timeout (not the first-request one) applies from then on. */
+  private servedOne = false;
   private done = false;
   private parseScheduled = false;
   /** The client closed its sending side: answer the request in progress, then close. */
@@ -100,12 +101,20 @@ export class FastConnection implements ResponseOwner {
     this.keepAliveTimeoutS = Math.floor(path.options.keepAliveTimeoutMs / 1000);
     socket.setNoDelay(true);
     socket.setTimeout(path.options.headersTimeoutMs);
-    socket.on("data", this.onData);
-    socket.on("end", this.onEnd);
-    socket.on("drain", this.onDrain);
-    socket.on("timeout", this.onTimeout);
-    socket.on("error", this.onError);
-    socket.on("close", this.onClose);
+    // Errors are heard through "close" (the response in progress is told there).
+    socket.on("error", ignore);
+    this.listen(true);
+  }
+
+  /** Put on or take off the socket listeners of the fast path. */
+  private listen(on: boolean): void {
+    const socket = this.socket;
+    const toggle = on ? socket.on : socket.off;
+    toggle.call(socket, "data", this.onData);
+    toggle.call(socket, "end", this.onEnd);
+    toggle.call(socket, "drain", this.onDrain);
+    toggle.call(socket, "timeout", this.onTimeout);
+    toggle.call(socket, "close", this.onClose);
   }
 
   get idle(): boolean {
@@ -115,18 +124,15 @@ export class FastConnection implements ResponseOwner {
   responseDone(response: FastResponse, keepAlive: boolean): void {
     if (response !== this.current) return;
     this.current = null;
-    this.served++;
     if (!keepAlive || this.path.closing || this.clientEnded) {
       this.finish(false);
-      // As node:http does: end once the response is written, then close without waiting for
-      // the client's side (the server allows half-open sockets).
-      const socket = this.socket;
-      socket.end();
-      if (socket.writableFinished) socket.destroy();
-      else socket.once("finish", () => socket.destroy());
+      this.closeAfterWrites();
       return;
     }
-    if (this.served === 1) this.socket.setTimeout(this.path.options.keepAliveTimeoutMs);
+    if (!this.servedOne) {
+      this.servedOne = true;
+      this.socket.setTimeout(this.path.options.keepAliveTimeoutMs);
+    }
     if (this.socket.isPaused()) this.socket.resume();
     // Parsed on the next turn, not inside the router's end() call that brought us here.
     if (this.unparsed !== null && !this.parseScheduled) {
@@ -180,19 +186,15 @@ export class FastConnection implements ResponseOwner {
     this.done = true;
     const socket = this.socket;
     socket.setTimeout(0);
-    socket.off("data", this.onData);
-    socket.off("end", this.onEnd);
-    socket.off("drain", this.onDrain);
-    socket.off("timeout", this.onTimeout);
-    socket.off("error", this.onError);
-    socket.off("close", this.onClose);
+    this.listen(false);
     if (handingOff) {
+      // node:http's own error handling takes over.
+      socket.off("error", ignore);
       this.path.forget(this);
       return;
     }
     // Still ours until it is gone (destroyAll() may have to cut it); errors while it closes
-    // must not crash the router.
-    socket.on("error", ignore);
+    // keep being ignored.
     if (socket.destroyed) this.path.forget(this);
     else socket.once("close", () => this.path.forget(this));
   }
@@ -204,15 +206,26 @@ export class FastConnection implements ResponseOwner {
   private readonly onEnd = (): void => {
     this.clientEnded = true;
     this.unparsed = null;
+    if (this.current === null) this.socket.destroy();
+    else this.closeAfterWrites();
+  };
+
+  /**
+   * As node:http does: end our side once what is written has gone out, then close without
+   * waiting for the client's side. A client that stops reading meanwhile is cut at the
+   * keep-alive timeout, so a closing connection never waits without bound.
+   */
+  private closeAfterWrites(): void {
     const socket = this.socket;
-    if (this.current === null) {
+    socket.end();
+    if (socket.writableFinished) {
       socket.destroy();
       return;
     }
-    socket.end();
-    if (socket.writableFinished) socket.destroy();
-    else socket.once("finish", () => socket.destroy());
-  };
+    const destroy = () => socket.destroy();
+    socket.once("finish", destroy);
+    socket.setTimeout(this.path.options.keepAliveTimeoutMs, destroy);
+  }
 
   private readonly onDrain = (): void => {
     this.current?.socketDrained();
@@ -222,10 +235,6 @@ export class FastConnection implements ResponseOwner {
   private readonly onTimeout = (): void => {
     if (this.current !== null) return;
     this.socket.destroy();
-  };
-
-  private readonly onError = (): void => {
-    // A reset or write error: "close" follows and tells the response in progress.
   };
 
   private readonly onClose = (): void => {

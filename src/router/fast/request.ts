@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import type { InboundRequest } from "../client-message.js";
+import { TOKEN } from "../upstream/response-parser.js";
 
 /**
  * The fast path's request: a plain HTTP/1.1 GET or HEAD with no body, parsed by the router
@@ -9,8 +10,6 @@ import type { InboundRequest } from "../client-message.js";
  * strict parser keeps doing that, with its 400s, 431s and timeouts.
  */
 
-/** RFC 9110 5.1 field names. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values as the fast path takes them: visible ASCII, space and tab (no obs-text, no controls). */
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 /** Origin-form targets of visible ASCII only; absolute-form, "*" and anything odd go to node:http. */

@@ -76,19 +76,17 @@ export class FastResponse extends EventEmitter implements OutboundResponse {
     let hasLength = false;
     let hasDate = false;
     let transferEncoding: string | undefined;
-    const add = (name: string, value: string): void => {
+    // The router's own pages pass an object (rare); proxied responses a flat list, read in place.
+    const flat = typeof reasonOrHeaders === "string" ? (list ?? []) : flatten(reasonOrHeaders);
+    for (let i = 0; i < flat.length; i += 2) {
+      const name = flat[i] as string;
+      const value = flat[i + 1] as string;
       const n = name.length;
       if (n === 14 && name.toLowerCase() === "content-length") hasLength = true;
       else if (n === 4 && name.toLowerCase() === "date") hasDate = true;
       else if (n === 17 && name.toLowerCase() === "transfer-encoding") transferEncoding = value;
-      else if (n === 10 && name.toLowerCase() === "connection") return; // this connection's own, below
+      else if (n === 10 && name.toLowerCase() === "connection") continue; // this connection's own, below
       head += `${name}: ${value}\r\n`;
-    };
-    if (typeof reasonOrHeaders === "string") {
-      const h = list ?? [];
-      for (let i = 0; i < h.length; i += 2) add(h[i] as string, h[i + 1] as string);
-    } else {
-      for (const name of Object.keys(reasonOrHeaders)) add(name, String(reasonOrHeaders[name]));
     }
     this.noBody = this.isHead || status === 204 || status === 304 || status < 200;
     if (transferEncoding !== undefined) {
@@ -208,4 +206,10 @@ export class FastResponse extends EventEmitter implements OutboundResponse {
     socket.uncork();
     return flowing;
   }
+}
+
+function flatten(headers: Record<string, string | number>): string[] {
+  const flat: string[] = [];
+  for (const name of Object.keys(headers)) flat.push(name, String(headers[name]));
+  return flat;
 }

@@ -33,8 +33,8 @@ export class ProtocolError extends Error {
 }
 
 const MAX_HEAD_BYTES = 64 * 1024;
-/** RFC 9110 5.1 field names; node:http throws when asked to write any other name to the client. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 5.1 field names (the fast path's request parser uses it too); node:http throws when asked to write any other name to the client. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values and reason phrases as node:http accepts them (HTAB, visible ASCII, obs-text). */
 const FIELD_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
 const MAX_CHUNK_LINE_BYTES = 1024;
