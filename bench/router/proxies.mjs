@@ -14,6 +14,7 @@ const BATON_MAIN = join(ROOT, "dist/src/cli/main.js");
 const BATON_CLIENT = join(ROOT, "dist/src/router/client.js");
 const BATON_OPTIONS = join(ROOT, "dist/src/router/options.js");
 const NODE_PROXY = fileURLToPath(new URL("node-proxy.mjs", import.meta.url));
+const NODE_RELAY = fileURLToPath(new URL("node-relay.mjs", import.meta.url));
 const START_TIMEOUT_MS = 15_000;
 
 /**
@@ -296,6 +297,18 @@ export async function startNodeProxy(processes, baseDir, upstreamPorts) {
   const child = processes.start("node proxy", process.execPath, args, logFile);
   await waitUntil("node proxy", servesHello(port), { child, logFile });
   return { name: "node", pid: child.pid, child, port, logFile };
+}
+
+/** (c') The Node TCP relay in node-relay.mjs: a floor for what any Node process costs here, not a proxy. */
+export async function startNodeRelay(processes, baseDir, upstreamPorts) {
+  const dir = join(baseDir, "node-relay");
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const logFile = join(dir, "output.log");
+  const args = [NODE_RELAY, String(port), ...upstreamPorts.map((p) => `127.0.0.1:${p}`)];
+  const child = processes.start("node relay", process.execPath, args, logFile);
+  await waitUntil("node relay", servesHello(port), { child, logFile });
+  return { name: "Node TCP relay (floor, no HTTP)", pid: child.pid, child, port, logFile };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   startHaproxy,
   startNginxProxy,
   startNodeProxy,
+  startNodeRelay,
   startUpstreams,
 } from "./proxies.mjs";
 
@@ -424,6 +425,7 @@ async function main() {
     const nginx = await startNginxProxy(processes, tmp, upstream.ports);
     const haproxy = await startHaproxy(processes, tmp, upstream.ports);
     const node = await startNodeProxy(processes, tmp, upstream.ports);
+    const relay = await startNodeRelay(processes, tmp, upstream.ports);
     const baton = await startBaton(processes, tmp, upstream.ports);
     // The same router with its fast path off: what the fast path is worth, in the same run.
     const batonNodeHttp = await startBaton(processes, tmp, upstream.ports, {
@@ -431,7 +433,7 @@ async function main() {
       args: ["--node-http"],
     });
     const direct = { name: DIRECT, port: upstream.ports[0] };
-    const targets = [direct, nginx, haproxy, node, baton, batonNodeHttp];
+    const targets = [direct, nginx, haproxy, node, relay, baton, batonNodeHttp];
     const names = targets.map((t) => t.name);
 
     const runs = [];
