@@ -47,7 +47,7 @@ const port = await freePort();
 const cli = (...args) => execFileSync(process.execPath, [MAIN, ...args, "--home", home], { timeout: 60_000 });
 // As root (these machines), the example app runs as root, explicitly.
 cli("server", "--detach", "--port", String(port), ...ROOT_APPS);
-const api = new ApiClient(home);
+const api = ApiClient.local(home);
 const deploy = () => api.stream("POST", "/v1/apps/hello/deploys", { source: { dir: app } }, () => {});
 const requests = [{ path: "/" }, { method: "POST", path: "/api/echo", body: '{"order":42}' }];
 const fmt = (w) => `${w.p99Ms.toFixed(1).padStart(5)} ms (${String(w.requests).padStart(4)})`;

@@ -52,7 +52,7 @@ const cli = (...args) =>
   });
 // As root (these machines), the example app runs as root, explicitly.
 cliSync("server", "--detach", "--port", String(port), ...ROOT_APPS);
-const api = new ApiClient(home);
+const api = ApiClient.local(home);
 const deploy = (bakeMs) => api.stream("POST", "/v1/apps/hello/deploys", { source: { dir: app }, bakeMs }, () => {});
 const phase = async () => (await api.get("/v1/apps/hello")).deploy?.phase;
 
