@@ -95,6 +95,22 @@ describe("ResponseParser", () => {
     );
   });
 
+  test("header values lose the spaces and tabs around them and nothing else; empty values and obs-text stay", () => {
+    const out = parseBothWays(
+      "HTTP/1.1 200 OK\r\nX-A:  \t spaced  out \t \r\nX-B:\r\nX-C: caf\xe9\xa0\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert.deepEqual(out.heads[0]?.rawHeaders, [
+      "X-A",
+      "spaced  out",
+      "X-B",
+      "",
+      "X-C",
+      "caf\xe9\xa0",
+      "Content-Length",
+      "0",
+    ]);
+  });
+
   test("malformed or ambiguous responses are protocol errors", () => {
     const bad = [
       "HTTP/2 200 OK\r\n\r\n",
@@ -107,6 +123,18 @@ describe("ResponseParser", () => {
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY",
       "HTTP/1.1 101 Switching Protocols\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",
+      // Bytes node:http would refuse to write to the client, anywhere in the head.
+      "HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 Bad\0Reason\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-Del: a\x7fb\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-Bare: a\nX-Other: b\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-Bare: a\rb\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nNoColon\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\n: empty name\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\n\x1f: v\r\nContent-Length: 0\r\n\r\n",
     ];
     for (const text of bad) {
       const { p } = parser();

@@ -24,6 +24,9 @@ export interface ConnectionOwner {
   forget(connection: UpstreamConnection): void;
 }
 
+/** Where upstream reads land (see the constructor); big enough for a socket's whole receive queue. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 export type ConnectionState = "connecting" | "idle" | "busy" | "closed";
 
 /**
@@ -50,12 +53,15 @@ export class UpstreamConnection {
   ) {
     this.parser = new ResponseParser({
       onHead: (head) => this.handler?.onHead(head),
-      onBody: (chunk) => this.handler?.onData(chunk),
+      // The read buffer is reused by the next read: a body chunk leaves as a copy of its own
+      // (the client's socket may keep it queued).
+      onBody: (chunk) => this.handler?.onData(Buffer.from(chunk)),
       onComplete: (keepAlive) => this.complete(keepAlive),
     });
-    this.socket = connect({ host, port, noDelay: true });
+    // Reads land in one buffer shared by every upstream connection (each read is handled to the
+    // end before the next), instead of node's new buffer and readable-stream bookkeeping per read.
+    this.socket = connect({ host, port, noDelay: true, onread: { buffer: READ_BUFFER, callback: this.onRead } });
     this.socket.on("connect", this.onSocketConnect);
-    this.socket.on("data", this.onSocketData);
     this.socket.on("end", this.onSocketEnd);
     this.socket.on("error", this.onSocketError);
     this.socket.on("close", this.onSocketClose);
@@ -133,14 +139,17 @@ export class UpstreamConnection {
     this.handler.onConnect();
   };
 
-  private readonly onSocketData = (chunk: Buffer): void => {
+  /** Always true: reading stops only by pause() (a slow client), never from here. */
+  private readonly onRead = (bytes: number, buffer: Uint8Array): boolean => {
+    const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, bytes);
     try {
       this.parser.execute(chunk);
     } catch (error) {
       this.fail(error as NodeJS.ErrnoException);
-      return;
+      return true;
     }
     this.handler?.onReadDone();
+    return true;
   };
 
   private readonly onSocketEnd = (): void => {

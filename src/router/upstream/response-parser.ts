@@ -35,10 +35,23 @@ export class ProtocolError extends Error {
 const MAX_HEAD_BYTES = 64 * 1024;
 /** RFC 9110 5.1 field names (the fast path's request parser uses it too); node:http throws when asked to write any other name to the client. */
 export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Field values and reason phrases as node:http accepts them (HTAB, visible ASCII, obs-text). */
-const FIELD_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
+/**
+ * Anything in a response head outside field text as node:http accepts it (HTAB, visible ASCII,
+ * obs-text) and CRLF line ends: a control byte, or a CR or LF on its own.
+ */
+const BAD_HEAD = /[^\t\r\n\x20-\x7e\x80-\xff]|\r(?!\n)|(?<!\r)\n/;
 const MAX_CHUNK_LINE_BYTES = 1024;
 const CRLF2 = Buffer.from("\r\n\r\n");
+
+/** Where the line starting at `from` ends: its CRLF, or the end of the head. */
+function lineEnd(text: string, from: number): number {
+  const end = text.indexOf("\r\n", from);
+  return end < 0 ? text.length : end;
+}
+
+function isOws(c: number): boolean {
+  return c === 32 || c === 9;
+}
 
 enum State {
   Idle,
@@ -100,7 +113,8 @@ export class ResponseParser {
           const end = data.indexOf(CRLF2, at);
           if (end < 0) {
             if (data.length - at > MAX_HEAD_BYTES) throw new ProtocolError("response head too large");
-            this.pending = data.subarray(at);
+            // A copy: `data` may be a buffer that the next read overwrites.
+            this.pending = Buffer.from(data.subarray(at));
             return;
           }
           this.parseHead(data.toString("latin1", at, end));
@@ -128,7 +142,8 @@ export class ResponseParser {
           const lineEnd = data.indexOf("\r\n", at, "latin1");
           if (lineEnd < 0) {
             if (data.length - at > MAX_CHUNK_LINE_BYTES) throw new ProtocolError("chunk line too long");
-            this.pending = data.subarray(at);
+            // A copy: `data` may be a buffer that the next read overwrites.
+            this.pending = Buffer.from(data.subarray(at));
             return;
           }
           const line = data.toString("latin1", at, lineEnd);
@@ -169,8 +184,12 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): void {
-    const lines = text.split("\r\n");
-    const statusLine = lines[0] as string;
+    // One look at the whole head for what node:http would refuse to write to the client: control
+    // bytes other than HTAB (NUL included), and a CR or LF that is not part of a CRLF line end.
+    // The lines are then read in place, without splitting the head into an array of strings.
+    if (BAD_HEAD.test(text)) throw new ProtocolError("invalid byte in response head");
+    const statusEnd = lineEnd(text, 0);
+    const statusLine = text.slice(0, statusEnd);
     if (!(statusLine.startsWith("HTTP/1.1 ") || statusLine.startsWith("HTTP/1.0 ")) || statusLine.length < 12) {
       throw new ProtocolError("invalid status line");
     }
@@ -181,9 +200,6 @@ export class ResponseParser {
     if (!/^[1-5][0-9][0-9]$/.test(code) || (statusLine.length > 12 && statusLine[12] !== " ")) {
       throw new ProtocolError("invalid status code");
     }
-    // A reason or header node:http would refuse to write is caught here, so the client gets a 502
-    // instead of a connection closed halfway through writing the head.
-    if (!FIELD_TEXT.test(statusLine.slice(13))) throw new ProtocolError("invalid reason phrase");
     const http10 = statusLine[7] === "0";
     const rawHeaders: string[] = [];
     let contentLength = -1;
@@ -191,19 +207,26 @@ export class ResponseParser {
     let transferEncoding = false;
     let connection: string | undefined;
     let contentType: string | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string;
-      const colon = line.indexOf(":");
-      const first = line.charCodeAt(0);
-      if (colon <= 0 || first === 32 || first === 9 || line.includes("\n") || line.includes("\0")) {
+    for (let at = statusEnd + 2; at < text.length; ) {
+      const end = lineEnd(text, at);
+      const colon = text.indexOf(":", at);
+      const first = text.charCodeAt(at);
+      // No colon on the line, an empty name, or obsolete line folding (a line starting with
+      // whitespace continues the previous one; RFC 9112 5.2 lets a proxy reject it).
+      if (colon < 0 || colon >= end || colon === at || first === 32 || first === 9) {
         throw new ProtocolError("invalid header line");
       }
-      const name = line.slice(0, colon);
-      const last = name.charCodeAt(name.length - 1);
+      const name = text.slice(at, colon);
+      const last = text.charCodeAt(colon - 1);
       if (last === 32 || last === 9) throw new ProtocolError("whitespace before a header colon");
       if (!TOKEN.test(name)) throw new ProtocolError("invalid header name");
-      const value = line.slice(colon + 1).trim();
-      if (!FIELD_TEXT.test(value)) throw new ProtocolError("invalid header value");
+      // The value without its optional whitespace (SP and HTAB, RFC 9110 5.6.3) on either side.
+      let from = colon + 1;
+      let to = end;
+      while (from < to && isOws(text.charCodeAt(from))) from++;
+      while (to > from && isOws(text.charCodeAt(to - 1))) to--;
+      const value = text.slice(from, to);
+      at = end + 2;
       rawHeaders.push(name, value);
       // Compare lengths first: most headers are none of these and skip the lower-casing.
       const n = name.length;
