@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { cleanup, pool, type RouterProc, startRouter, startUpstream } from "./helpers.js";
+import { waitFor } from "../src/core/wait.js";
+import { cleanup, pool, type RouterProc, startRouter, startUpstream, untilInFlight } from "./helpers.js";
 
 /** What a raw client read, in the order the reads came, until the router closed or `limitMs` passed. */
 interface Reads {
@@ -77,5 +78,35 @@ describe("router: slow instances", () => {
     const text = reads.join("");
     const body = text.slice(text.indexOf("\r\n\r\n") + 4);
     assert.equal(body.length, 8192 * 1024);
+  });
+
+  test("a client that never reads the rest of a response is cut after the body timeout, freeing the instance's side", async () => {
+    const stalling = await startRouter({ args: ["--body-timeout", "800", "--response-timeout", "400"] });
+    await stalling.client.putApp({ name: "shop", domains: ["shop.test"] });
+    await stalling.client.swap("shop", pool("s2", "v1", [await startUpstream("slow-b")]));
+    const socket: Socket = connect(stalling.port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    try {
+      // Read the first bytes, then nothing more: 8 MB cannot all wait in the socket buffers.
+      await new Promise<void>((resolve) => {
+        socket.once("data", () => {
+          socket.pause();
+          resolve();
+        });
+        socket.write("GET /big?kb=8192 HTTP/1.1\r\nHost: shop.test\r\n\r\n");
+      });
+      await untilInFlight(stalling.client, "shop", 1);
+      const inFlight = async () =>
+        (await stalling.client.appStats("shop")).releases.reduce((sum, r) => sum + r.inFlight, 0);
+      await waitFor(
+        "the stalled request to leave the router",
+        async () => ((await inFlight()) === 0 ? true : undefined),
+        {
+          timeoutMs: 10_000,
+        },
+      );
+    } finally {
+      socket.destroy();
+    }
   });
 });

@@ -450,6 +450,22 @@ export class Exchange implements Waiter, InFlight {
     this.logAccess(attempt.pool.release, attempt.target.id, 502);
   }
 
+  /**
+   * The client left the response unread for longer than the body timeout (a slow-read client):
+   * cut both sides, so it holds no instance connection and no slot past the timeout. It is the
+   * client's doing, not the instance's: no upstream error is counted, and the request is
+   * recorded with the status that had started, as nginx logs it.
+   */
+  clientStalled(attempt: Attempt): void {
+    if (attempt !== this.attempt || this.finished) return;
+    this.finished = true;
+    attempt.release();
+    attempt.abandon();
+    this.res.destroy();
+    attempt.stats.recordResponse(this.res.statusCode, performance.now() - this.started);
+    this.logAccess(attempt.pool.release, attempt.target.id, this.res.statusCode);
+  }
+
   /** Drain ended a stream on purpose (between two events). */
   streamClosed(attempt: Attempt): void {
     this.complete(attempt, this.res.statusCode);
@@ -518,6 +534,7 @@ class Attempt implements UpstreamHandler {
   private timer: NodeJS.Timeout | undefined;
   private timedOut = false;
   private paused = false;
+  private pausedAt = 0;
   private status = 0;
 
   constructor(
@@ -556,7 +573,11 @@ class Attempt implements UpstreamHandler {
    */
   private readonly onTimeout = (): void => {
     if (this.status !== 0 && this.paused) {
-      this.timer?.refresh();
+      // Paused for the client: its own timeout (the body timeout, as nginx's send_timeout) runs
+      // from when it stopped reading.
+      const stalledMs = performance.now() - this.pausedAt;
+      if (stalledMs >= this.ctx.clientBodyTimeoutMs) this.exchange.clientStalled(this);
+      else this.timer = setTimeout(this.onTimeout, this.ctx.clientBodyTimeoutMs - stalledMs);
       return;
     }
     this.timer = undefined;
@@ -592,6 +613,7 @@ class Attempt implements UpstreamHandler {
     const connection = this.connection;
     if (connection === undefined || this.paused) return;
     this.paused = true;
+    this.pausedAt = performance.now();
     connection.pause();
     res.once("drain", () => {
       this.paused = false;

@@ -46,7 +46,8 @@ export interface RouterUserOptions {
   /**
    * A client sending a request body must not pause longer than this between two reads
    * (slowloris on the body); then it gets a 408 and the instance, if the body was being
-   * streamed to one, has its connection cut.
+   * streamed to one, has its connection cut. Also the longest a client may leave a response
+   * unread while the router forwards it (a slow reader): then both connections are cut.
    */
   clientBodyTimeoutMs?: number;
   maxHeaderBytes?: number;
