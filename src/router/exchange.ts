@@ -223,18 +223,24 @@ export class Exchange implements Waiter, InFlight {
   /** The Attempt's connection stands: send the head, then the body (a replay first, if any). */
   connected(attempt: Attempt): void {
     if (attempt !== this.attempt) return;
-    attempt.write(this.head);
     if (!this.hasBody) {
+      attempt.write(this.head);
       attempt.requestComplete();
       return;
     }
     if (!this.bodyReading) {
+      attempt.write(this.head);
       this.readBody();
       return;
     }
+    // The head and the body read so far leave in one write (writev), not one per chunk as the
+    // client happened to send them.
+    attempt.cork();
+    attempt.write(this.head);
     for (const chunk of this.bodyChunks ?? []) this.writeBody(attempt, chunk);
     if (this.bodyEnded) this.endBody(attempt);
-    else this.req.resume();
+    attempt.uncork();
+    if (!this.bodyEnded) this.req.resume();
   }
 
   private readBody(): void {
@@ -247,9 +253,13 @@ export class Exchange implements Waiter, InFlight {
 
   private writeBody(attempt: Attempt, chunk: Buffer): boolean {
     if (!this.chunked) return attempt.write(chunk);
+    // Size line, data and CRLF in one write.
+    attempt.cork();
     attempt.write(`${chunk.length.toString(16)}\r\n`);
     attempt.write(chunk);
-    return attempt.write("\r\n");
+    const flowing = attempt.write("\r\n");
+    attempt.uncork();
+    return flowing;
   }
 
   private onBodyData(chunk: Buffer): void {
@@ -602,6 +612,15 @@ class Attempt implements UpstreamHandler {
 
   requestComplete(): void {
     this.connection?.requestComplete();
+  }
+
+  /** Hold writes until uncork(), to send them in one system call. */
+  cork(): void {
+    this.connection?.socket.cork();
+  }
+
+  uncork(): void {
+    this.connection?.socket.uncork();
   }
 
   onceDrain(listener: () => void): void {
