@@ -287,28 +287,36 @@ ${upstreamPorts.map((p, i) => `  server u${i + 1} 127.0.0.1:${p}`).join("\n")}
   return { name: "haproxy", pid: child.pid, child, port, logFile };
 }
 
-/** (c) The plain Node proxy in node-proxy.mjs. */
-export async function startNodeProxy(processes, baseDir, upstreamPorts) {
-  const dir = join(baseDir, "node-proxy");
+/** A Node script of ours, `node SCRIPT PORT HOST:PORT...`, in front of the upstreams. */
+async function startNodeScript(processes, baseDir, upstreamPorts, { script, slug, name }) {
+  const dir = join(baseDir, slug);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const logFile = join(dir, "output.log");
-  const args = [NODE_PROXY, String(port), ...upstreamPorts.map((p) => `127.0.0.1:${p}`)];
-  const child = processes.start("node proxy", process.execPath, args, logFile);
-  await waitUntil("node proxy", servesHello(port), { child, logFile });
-  return { name: "node", pid: child.pid, child, port, logFile };
+  const args = [script, String(port), ...upstreamPorts.map((p) => `127.0.0.1:${p}`)];
+  const child = processes.start(name, process.execPath, args, logFile);
+  await waitUntil(name, servesHello(port), { child, logFile });
+  return { pid: child.pid, child, port, logFile };
+}
+
+/** (c) The plain Node proxy in node-proxy.mjs. */
+export async function startNodeProxy(processes, baseDir, upstreamPorts) {
+  const started = await startNodeScript(processes, baseDir, upstreamPorts, {
+    script: NODE_PROXY,
+    slug: "node-proxy",
+    name: "node proxy",
+  });
+  return { name: "node", ...started };
 }
 
 /** (c') The Node TCP relay in node-relay.mjs: a floor for what any Node process costs here, not a proxy. */
 export async function startNodeRelay(processes, baseDir, upstreamPorts) {
-  const dir = join(baseDir, "node-relay");
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const logFile = join(dir, "output.log");
-  const args = [NODE_RELAY, String(port), ...upstreamPorts.map((p) => `127.0.0.1:${p}`)];
-  const child = processes.start("node relay", process.execPath, args, logFile);
-  await waitUntil("node relay", servesHello(port), { child, logFile });
-  return { name: "Node TCP relay (floor, no HTTP)", pid: child.pid, child, port, logFile };
+  const started = await startNodeScript(processes, baseDir, upstreamPorts, {
+    script: NODE_RELAY,
+    slug: "node-relay",
+    name: "node relay",
+  });
+  return { name: "Node TCP relay (floor, no HTTP)", ...started };
 }
 
 /**
