@@ -174,7 +174,10 @@ describe("router: slow clients (slowloris) are timed out and tie up no instance"
     // reads and chunks is theirs to choose.
     let received = "";
     let status = 0;
-    let complete = false;
+    let complete: () => void = () => {};
+    const echoed = new Promise<void>((resolve) => {
+      complete = resolve;
+    });
     const parser = new ResponseParser({
       onHead: (head) => {
         status = head.status;
@@ -182,9 +185,7 @@ describe("router: slow clients (slowloris) are timed out and tie up no instance"
       onBody: (chunk) => {
         received += chunk.toString("latin1");
       },
-      onComplete: () => {
-        complete = true;
-      },
+      onComplete: () => complete(),
     });
     parser.expect("POST");
     socket.on("data", (d: Buffer) => parser.execute(d));
@@ -198,9 +199,18 @@ describe("router: slow clients (slowloris) are timed out and tie up no instance"
       if (sent === 5) assert.equal(await inFlight(steady), 0, "half a body reached an instance");
       await sleep(150);
     }
-    await waitFor("the echo", () => (complete ? true : undefined), { timeoutMs: 5_000 }).catch((error: unknown) => {
-      throw new Error(`${String(error)}; got so far: status ${status}, body ${JSON.stringify(received)}`);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no complete echo after 5 s; got: status ${status}, body ${JSON.stringify(received)}`)),
+        5_000,
+      );
     });
+    try {
+      await Promise.race([echoed, limit]);
+    } finally {
+      clearTimeout(timer);
+    }
     socket.destroy();
     assert.equal(status, 200);
     assert.equal(received, body);

@@ -223,20 +223,19 @@ export class Exchange implements Waiter, InFlight {
   /** The Attempt's connection stands: send the head, then the body (a replay first, if any). */
   connected(attempt: Attempt): void {
     if (attempt !== this.attempt) return;
+    // With a body already read (all or part of it), the head and that body leave in one write
+    // (writev), not one per chunk as the client happened to send them.
+    const replay = this.hasBody && this.bodyReading;
+    if (replay) attempt.cork();
+    attempt.write(this.head);
     if (!this.hasBody) {
-      attempt.write(this.head);
       attempt.requestComplete();
       return;
     }
-    if (!this.bodyReading) {
-      attempt.write(this.head);
+    if (!replay) {
       this.readBody();
       return;
     }
-    // The head and the body read so far leave in one write (writev), not one per chunk as the
-    // client happened to send them.
-    attempt.cork();
-    attempt.write(this.head);
     for (const chunk of this.bodyChunks ?? []) this.writeBody(attempt, chunk);
     if (this.bodyEnded) this.endBody(attempt);
     attempt.uncork();
