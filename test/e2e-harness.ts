@@ -192,6 +192,9 @@ export async function startServer(
   children.add(proc);
   proc.stdout.on("data", (d: Buffer) => note(`server: ${String(d).trimEnd()}`));
   proc.stderr.on("data", (d: Buffer) => note(`server! ${String(d).trimEnd()}`));
+  // A server that exits at start ends the wait at once ("close": its output is all read by then).
+  const closed = new AbortController();
+  proc.once("close", () => closed.abort());
   const exited = new Promise<void>((resolve) =>
     proc.once("exit", (code, signal) => {
       note(`server exited: ${code ?? signal}`);
@@ -201,14 +204,26 @@ export async function startServer(
   );
   await waitFor(
     "`baton server` to answer `baton apps`",
-    async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error("baton server exited");
-      return (await cli(home, ["apps", "--json"], 10_000, env)).code === 0 ? true : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 200 },
-  );
+    async () => ((await cli(home, ["apps", "--json"], 10_000, env)).code === 0 ? true : undefined),
+    { timeoutMs: 30_000, intervalMs: 200, signal: closed.signal },
+  ).catch((error: unknown) => {
+    // Called from a `before` hook, where no test's transcript is shown: put it in the error.
+    const why = closed.signal.aborted ? "`baton server` exited at start" : (error as Error).message;
+    throw new Error(`${why}\n---- transcript ----\n${transcript.join("\n")}\n${routerLogTail(home)}`, {
+      cause: error,
+    });
+  });
   const health = await new RouterClient(join(home, "router.sock")).health();
   return { proc, exited, router: { pid: health.pid, port: health.port } };
+}
+
+/** The end of the router's log in `home`, for an error that needs to say why it never answered. */
+function routerLogTail(home: string): string {
+  try {
+    return `---- router.log (end) ----\n${readFileSync(join(home, "router.log"), "utf8").slice(-4000)}`;
+  } catch {
+    return "(no router.log)";
+  }
 }
 
 const WEB_FIXTURE = fileURLToPath(new URL("../../test/fixtures/apps/web", import.meta.url));

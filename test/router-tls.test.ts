@@ -7,12 +7,14 @@ import { X509Certificate } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { request as httpsRequestRaw } from "node:https";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connect, type PeerCertificate } from "node:tls";
 import { WebSocket } from "ws";
 import { waitFor } from "../src/core/wait.js";
 import { LoadRun } from "../src/load/load.js";
+import { freePort } from "../src/supervisor/ports.js";
 import { cleanup, http, pool, type RouterProc, startRouter, startUpstream, tmpHome, type Upstream } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -442,6 +444,39 @@ describe("router: HTTPS configuration errors and a TLS terminator in front", () 
       (e: Error) => e,
     );
     assert.match(String(noDir?.message), /httpsPort and tlsDir go together/);
+  });
+
+  test("a taken HTTPS port stops the router at start, with or without workers: it exits, names the port, and lets go of the HTTP port", async (t) => {
+    const dir = tmpHome();
+    const tlsDir = join(dir, "tls");
+    mkdirSync(tlsDir);
+    makeCert(join(tlsDir, "shop.crt"), join(tlsDir, "shop.key"), ["shop.test"]);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    t.after(() => blocker.close());
+    const taken = (blocker.address() as AddressInfo).port;
+    for (const workers of ["1", "2"]) {
+      const port = await freePort();
+      const started = Date.now();
+      const error = await startRouter({
+        port,
+        args: ["--https-port", String(taken), "--tls-dir", tlsDir, "--workers", workers],
+      }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      t.diagnostic(`workers ${workers}: ${String(error?.message).split("\n")[0]} (${Date.now() - started} ms)`);
+      assert.ok(error !== undefined, "the router refused to start");
+      assert.match(error.message, /BATON_PORT_UNAVAILABLE/);
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${taken} \\(--https-port\\) is already in use`));
+      // The plain port it had bound before the HTTPS one failed is free again: nothing lingers.
+      const again = createServer();
+      await new Promise<void>((resolve, reject) => {
+        again.once("error", reject);
+        again.listen(port, "127.0.0.1", resolve);
+      });
+      await new Promise((resolve) => again.close(resolve));
+    }
   });
 
   test("a slow client over TLS meets the same headers timeout as over plain HTTP (408, then closed)", async (t) => {

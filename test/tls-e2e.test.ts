@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { request } from "node:https";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { LoadRun } from "../src/load/load.js";
@@ -128,5 +129,40 @@ test(
       reloaded.certificates.map((c) => [c.name, c.hosts]),
       [["shop", ["shop.localhost"]]],
     );
+  }),
+);
+
+test(
+  "baton server with an --https-port another process holds fails at once with the router's own reason, leaving nothing running",
+  explained(async () => {
+    const otherHome = tmpHome();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    try {
+      const taken = (blocker.address() as AddressInfo).port;
+      const port = await freePort();
+      const result = await runCli(
+        otherHome,
+        [
+          "server",
+          ...["--port", String(port), "--host", "127.0.0.1", "--allow-root-apps"],
+          ...["--https-port", String(taken), "--tls-dir", tlsDir],
+        ],
+        20_000,
+      );
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /error BATON_PORT_UNAVAILABLE: the router could not start: /);
+      assert.match(result.stderr, new RegExp(`127\\.0\\.0\\.1:${taken} \\(--https-port\\) is already in use`));
+      assert.match(result.stderr, /hint: .*ss -ltnp/);
+      // The router it started let go of its plain port: another can take it now.
+      const again = createServer();
+      await new Promise<void>((resolve, reject) => {
+        again.once("error", reject);
+        again.listen(port, "127.0.0.1", resolve);
+      });
+      await new Promise((resolve) => again.close(resolve));
+    } finally {
+      blocker.close();
+    }
   }),
 );

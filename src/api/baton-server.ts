@@ -212,9 +212,10 @@ export class BatonServer {
     const tls = this.opts.apiTls;
     if (tls === undefined) throw new BatonError("BATON_USAGE", "--api-port needs --api-cert and --api-key");
     try {
-      await api.listenTls(this.opts.apiPort ?? 0, host, tls);
+      await api.listenTls(this.opts.apiPort ?? 0, host, tls, "--api-port");
     } catch (error) {
       await this.close();
+      if (error instanceof BatonError) throw error;
       throw new BatonError(
         "BATON_USAGE",
         `cannot serve the API on ${host}:${this.opts.apiPort}: ${(error as Error).message}`,
@@ -237,10 +238,11 @@ export class BatonServer {
       log: this.opts.log,
     });
     try {
-      await web.listen(this.opts.httpPort ?? 0, host);
+      await web.listen(this.opts.httpPort ?? 0, host, "--http-port");
     } catch (error) {
       // The router and the instances serve on; this server never started.
       await this.close();
+      if (error instanceof BatonError) throw error;
       throw new BatonError(
         "BATON_USAGE",
         `cannot serve the dashboard on ${host}:${this.opts.httpPort}: ${(error as Error).message}`,
@@ -263,8 +265,9 @@ export class BatonServer {
       log: this.opts.log,
     });
     try {
-      await git.listen(this.opts.gitPort ?? 0, host);
+      await git.listen(this.opts.gitPort ?? 0, host, "--git-port");
     } catch (error) {
+      if (error instanceof BatonError) throw error;
       throw new BatonError(
         "BATON_USAGE",
         `cannot take git pushes on ${host}:${this.opts.gitPort}: ${(error as Error).message}`,

@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from "node:path";
 import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { closeServer, listenTcp, tcpPort } from "../core/json-http.js";
+import { closeServer } from "../core/json-http.js";
+import { listenTcp, tcpPort } from "../core/listen.js";
 import type { Logger } from "../core/log.js";
 import { gitFreeEnv, repoPath } from "./git-repo.js";
 import type { ServerToken } from "./token.js";
@@ -51,9 +52,9 @@ export class GitHttpServer {
     });
   }
 
-  /** Listen on host:port (port 0: any free one); resolves with the port. */
-  listen(port: number, host: string): Promise<number> {
-    return listenTcp(this.server, port, host);
+  /** Listen on host:port (port 0: any free one); resolves with the port. `option` names its flag. */
+  listen(port: number, host: string, option?: string): Promise<number> {
+    return listenTcp(this.server, port, host, option);
   }
 
   get port(): number | undefined {

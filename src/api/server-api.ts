@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { BatonError } from "../core/errors.js";
-import { closeServer, listenTcp, listenUnix, readJsonBody, replyError, replyJson, tcpPort } from "../core/json-http.js";
+import { closeServer, listenUnix, readJsonBody, replyError, replyJson } from "../core/json-http.js";
+import { listenTcp, tcpPort } from "../core/listen.js";
 import { maintenanceView } from "../deploy/app-admin.js";
 import type { ControlPlane } from "../deploy/control-plane.js";
 import { appPaths } from "../deploy/paths.js";
@@ -271,9 +272,9 @@ export class ServerApi {
   private tlsServer: HttpsServer | undefined;
 
   /** The same API over TLS on TCP (`--api-port`), for CLIs on other machines; same token. */
-  async listenTls(port: number, host: string, tls: ApiTls): Promise<number> {
+  async listenTls(port: number, host: string, tls: ApiTls, option?: string): Promise<number> {
     const server = createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, (req, res) => void this.handle(req, res));
-    const bound = await listenTcp(server, port, host);
+    const bound = await listenTcp(server, port, host, option);
     this.tlsServer = server;
     return bound;
   }

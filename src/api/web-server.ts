@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { BatonError } from "../core/errors.js";
-import { closeServer, listenTcp, replyError, tcpPort } from "../core/json-http.js";
+import { closeServer, replyError } from "../core/json-http.js";
+import { listenTcp, tcpPort } from "../core/listen.js";
 import type { Logger } from "../core/log.js";
 import type { EventLog } from "../deploy/events.js";
 import type { Metrics } from "../observe/metrics.js";
@@ -76,8 +77,9 @@ export class WebServer {
     });
   }
 
-  listen(port: number, host: string): Promise<number> {
-    return listenTcp(this.server, port, host);
+  /** `option` names the flag that chose the port, for the error when it is taken. */
+  listen(port: number, host: string, option?: string): Promise<number> {
+    return listenTcp(this.server, port, host, option);
   }
 
   get port(): number | undefined {

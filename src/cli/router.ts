@@ -89,7 +89,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const workers = intOption(values.workers, "workers") ?? 1;
   const router = workers > 1 ? new RouterPrimary(options, workers) : new Router(options);
-  await router.listen();
+  try {
+    await router.listen();
+  } catch (error) {
+    // Let go of whatever did start (other workers, the ports already bound), so the process exits.
+    await router.close();
+    throw error;
+  }
   const https = router instanceof Router ? router.httpsPort : router.options.httpsPort;
   process.stdout.write(
     `baton router listening on http://${router.options.host}:${router.port}${https === undefined ? "" : ` and https://${router.options.host}:${https}`} (admin: ${routerPaths(home).adminSocket}, workers: ${workers})\n`,

@@ -40,6 +40,10 @@ export const ERROR_CATALOG = {
     summary: "A certificate or key in the TLS directory cannot be used.",
   },
   BATON_ROUTER_UNREACHABLE: { status: 503, summary: "The router's admin socket did not answer." },
+  BATON_PORT_UNAVAILABLE: {
+    status: 409,
+    summary: "A port baton was told to listen on is taken by another process or not allowed.",
+  },
   BATON_ADMIN_NOT_FOUND: { status: 404, summary: "The app or pool named in the admin request does not exist." },
   BATON_ADMIN_CONFLICT: { status: 409, summary: "The admin request conflicts with the current routing state." },
   BATON_UNAUTHORIZED: { status: 401, summary: "The API request had no token or a wrong one." },

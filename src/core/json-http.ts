@@ -131,23 +131,6 @@ export function callJson<T>(call: JsonCall): Promise<T> {
   });
 }
 
-/** Listen on TCP; resolves with the port (the chosen one when `port` is 0). */
-export function listenTcp(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve(tcpPort(server) ?? port);
-    });
-  });
-}
-
-/** The port a TCP server listens on; undefined before listen() and after close(). */
-export function tcpPort(server: Server): number | undefined {
-  const address = server.address();
-  return typeof address === "object" && address !== null ? address.port : undefined;
-}
-
 /**
  * Stop accepting connections and keep the open ones. net.Server's close, not http.Server's: the
  * latter also cuts idle keep-alive connections at once, racing clients about to reuse them (and

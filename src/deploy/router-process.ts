@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BatonError } from "../core/errors.js";
+import { BatonError, isErrorCode } from "../core/errors.js";
 import { routerPaths } from "../core/home.js";
 import type { Logger } from "../core/log.js";
 import { waitFor } from "../core/wait.js";
@@ -68,7 +68,10 @@ export async function ensureRouter(opts: {
       started: false,
     };
   }
-  const log = openSync(serverPaths(opts.home).routerLog, "a", 0o600);
+  const logPath = serverPaths(opts.home).routerLog;
+  const log = openSync(logPath, "a", 0o600);
+  // Where this start's own lines begin: the log is appended to by every router of this home.
+  const logStart = fstatSync(log).size;
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(
@@ -97,27 +100,55 @@ export async function ensureRouter(opts: {
     closeSync(log);
   }
   child.unref();
-  let exitCode: number | null = null;
-  child.once("exit", (code) => {
-    exitCode = code ?? -1;
-  });
+  // A router that exits at start stops the wait at once, with the reason it gave.
+  const exited = new AbortController();
+  child.once("exit", (code, signal) => exited.abort(startFailure(logPath, logStart, code ?? signal ?? "?")));
   const health = await waitFor(
     "the router to answer on its admin socket",
     async () => {
-      if (exitCode !== null) {
-        throw new BatonError("BATON_ROUTER_UNREACHABLE", `the router exited with code ${exitCode} at start`, {
-          hint: `see ${serverPaths(opts.home).routerLog}; is port ${opts.port} already in use?`,
-        });
-      }
       const h = await client.health().catch(() => undefined);
       return h?.ok ? h : undefined;
     },
-    { timeoutMs: 15_000 },
+    { timeoutMs: 15_000, signal: exited.signal },
   ).catch((error: unknown) => {
-    // waitFor wraps the exit error as its cause; surface the real reason.
-    const cause = (error as BatonError).cause;
-    throw cause instanceof BatonError ? cause : error;
+    throw exited.signal.aborted ? exited.signal.reason : error;
   });
   opts.log.info("router started", { pid: health.pid, port: health.port });
   return { client, pid: health.pid, port: health.port, httpsPort: health.httpsPort ?? undefined, started: true };
+}
+
+/**
+ * Why a router exited at start: the BatonError it printed (`error CODE: message` and its hint, as
+ * the CLI prints them), so `baton server` fails with the router's own code and words, such as a
+ * taken --https-port; otherwise a pointer to its log.
+ */
+function startFailure(logPath: string, from: number, exit: number | string): BatonError {
+  let text = "";
+  try {
+    const fd = openSync(logPath, "r");
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size - from, 16 * 1024);
+      const buffer = Buffer.alloc(Math.max(0, length));
+      readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+      text = buffer.toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // no log to read: the generic error below says where it should be
+  }
+  const printed = /^error (BATON_[A-Z_]+): (.*)$(?:\nhint: (.*)$)?/m.exec(text);
+  const code = printed?.[1];
+  if (code !== undefined && isErrorCode(code)) {
+    return new BatonError(code, `the router could not start: ${printed?.[2] ?? ""}`, {
+      ...(printed?.[3] === undefined ? {} : { hint: printed[3] }),
+      details: { exit, log: logPath },
+    });
+  }
+  const lastLine = text.trim().split("\n").at(-1);
+  return new BatonError("BATON_ROUTER_UNREACHABLE", `the router exited with ${exit} at start`, {
+    hint: `see ${logPath}${lastLine === undefined || lastLine === "" ? "" : ` (last line: ${lastLine.slice(0, 300)})`}`,
+    details: { exit, log: logPath },
+  });
 }

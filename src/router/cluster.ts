@@ -326,9 +326,11 @@ export class RouterPrimary {
   private async fork(): Promise<void> {
     const worker = cluster.fork({ BATON_ROUTER_WORKER: "1" });
     const channel = new WorkerChannel(worker);
+    let failedToListen = false;
     worker.once("exit", (code, signal) => {
       this.channels.delete(worker);
-      if (this.closing) return;
+      // A worker that could not listen (a taken --https-port) would fail again the same way.
+      if (this.closing || failedToListen) return;
       this.log.error("router worker exited; starting a new one", { pid: worker.process.pid, code, signal });
       void this.fork().catch((error: unknown) =>
         this.log.error("could not restart a router worker", { error: String(error) }),
@@ -345,7 +347,13 @@ export class RouterPrimary {
       worker.on("message", onHello);
     });
     // The worker starts listening only once it holds the table, so it never answers 404 by mistake.
-    await channel.call("restore", [this.table.snapshot()]);
+    try {
+      await channel.call("restore", [this.table.snapshot()]);
+    } catch (error) {
+      failedToListen = true;
+      worker.kill("SIGKILL");
+      throw error;
+    }
     this.channels.set(worker, channel);
   }
 

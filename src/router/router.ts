@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { BatonError } from "../core/errors.js";
 import { stopAccepting } from "../core/json-http.js";
+import { acceptOn, listenTcp } from "../core/listen.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { memoryReport, watchMemory } from "../core/memory.js";
 import { settledWithin } from "../core/wait.js";
@@ -173,23 +174,25 @@ export class Router {
     const snapshot = new SnapshotWriter(this.table, this.options.statePath, this.log);
     this.table.onChange = () => snapshot.changed();
     this.flushed = () => snapshot.flushed();
-    // A successor accepts on its predecessor's listening socket instead of binding the port.
-    const inherited = isSuccessor() ? await receiveListeners(this.tls === undefined ? 1 : 2) : undefined;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      const listening = (): void => {
-        this.server.off("error", reject);
-        resolve();
-      };
-      if (inherited !== undefined) this.server.listen(inherited[0], listening);
-      else this.server.listen(this.options.port, this.options.host, listening);
-    });
-    this.ctx = this.exchangeContext(this.port, "http");
-    if (this.tls !== undefined) {
-      await this.tls.listen(this.options.httpsPort ?? 0, this.options.host, inherited?.[1]);
-      this.tlsCtx = this.exchangeContext(this.tls.port ?? 0, "https");
+    let inherited: NetServer[] | undefined;
+    try {
+      // A successor accepts on its predecessor's listening socket instead of binding the port.
+      inherited = isSuccessor() ? await receiveListeners(this.tls === undefined ? 1 : 2) : undefined;
+      const plain = inherited?.[0];
+      if (plain !== undefined) await acceptOn(this.server, plain);
+      else await listenTcp(this.server, this.options.port, this.options.host, "--port");
+      this.ctx = this.exchangeContext(this.port, "http");
+      if (this.tls !== undefined) {
+        await this.tls.listen(this.options.httpsPort ?? 0, this.options.host, inherited?.[1]);
+        this.tlsCtx = this.exchangeContext(this.tls.port ?? 0, "https");
+      }
+      if (this.options.adminSocket !== undefined) await this.admin.listen(this.options.adminSocket);
+    } catch (error) {
+      // Whatever did bind (the HTTP port before a taken HTTPS port, say) is let go: a router that
+      // cannot serve all it was asked to must exit, not linger holding half its ports.
+      this.destroy();
+      throw error;
     }
-    if (this.options.adminSocket !== undefined) await this.admin.listen(this.options.adminSocket);
     this.state = "listening";
     if (inherited !== undefined) announceReady();
     this.log.info("router listening", {

@@ -1,6 +1,7 @@
 import type { Server as NetServer, Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import { BatonError } from "../core/errors.js";
+import { acceptOn, listenTcp } from "../core/listen.js";
 import type { Logger } from "../core/log.js";
 import { CertificateSet, TLS_MIN_VERSION } from "./certificates.js";
 
@@ -53,16 +54,9 @@ export class TlsListener {
   }
 
   /** Bind `port` on `host`, or accept on a listening socket a predecessor handed over. */
-  listen(port: number, host: string, inherited?: NetServer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      const listening = (): void => {
-        this.server.off("error", reject);
-        resolve();
-      };
-      if (inherited !== undefined) this.server.listen(inherited, listening);
-      else this.server.listen(port, host, listening);
-    });
+  async listen(port: number, host: string, inherited?: NetServer): Promise<void> {
+    if (inherited !== undefined) await acceptOn(this.server, inherited);
+    else await listenTcp(this.server, port, host, "--https-port");
   }
 
   /** Read the directory again; on any problem the certificates in use stay and the error is thrown. */
