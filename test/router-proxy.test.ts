@@ -159,6 +159,14 @@ describe("router: proxying HTTP/1.1", () => {
     assert.ok(afterCount - before <= 3, `router opened ${afterCount - before} upstream connections for 200 requests`);
   });
 
+  test("the admin API's POST /v1/read answers the stats and the table in one call", async () => {
+    await http(router.port, "/id", { headers: { host: "shop.test" } });
+    const { stats, table } = await router.client.read();
+    assert.deepEqual(table.apps.map((a) => a.name).sort(), ["blog", "shop"]);
+    const shopStats = stats.apps.find((a) => a.app === "shop");
+    assert.ok((shopStats?.releases.find((r) => r.release === "v1")?.requests ?? 0) > 0, JSON.stringify(shopStats));
+  });
+
   test("a malformed request (Content-Length with Transfer-Encoding) is refused and never forwarded", async () => {
     const raw = await rawRequest(
       router.port,

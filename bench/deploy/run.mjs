@@ -209,6 +209,31 @@ function table(steady, rows, medians) {
     .join("\n");
 }
 
+/** Per step, medians over the deploys: its time, the quick requests it saw, their p99 and max. */
+function stepTable(rows, steady) {
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r.perStep ?? {})))];
+  const out = [["step (medians)", "ms", "requests", "req/s vs steady", "p99 ms", "p99 vs steady", "max ms"]];
+  for (const name of names) {
+    const pick = (f) => median(rows.map((r) => (r.perStep?.[name] === undefined ? undefined : f(r.perStep[name]))));
+    const ms = pick((s) => s.ms);
+    const rps = pick((s) => (s.ms > 0 ? (s.requests * 1000) / s.ms : undefined));
+    const p99 = pick((s) => (s.requests > 0 ? s.p99Ms : undefined));
+    out.push([
+      name,
+      ms === null ? "" : ms.toFixed(0),
+      String(pick((s) => s.requests) ?? ""),
+      rps === null || !(steady.rps > 0) ? "" : `${(rps / steady.rps).toFixed(2)}x`,
+      p99 === null ? "" : p99.toFixed(1),
+      p99 === null || !(steady.p99Ms > 0) ? "" : `${(p99 / steady.p99Ms).toFixed(2)}x`,
+      pick((s) => (s.requests > 0 ? s.maxMs : undefined))?.toFixed(1) ?? "",
+    ]);
+  }
+  const widths = out[0].map((_, c) => Math.max(...out.map((r) => r[c].length)));
+  return out
+    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  "))
+    .join("\n");
+}
+
 function goalsOf(stats, p99Ratio, overheadMs) {
   const each = {
     failed: stats.failed <= GOALS.failed,
@@ -277,6 +302,16 @@ async function main() {
               beforeSwitchP99Ms: load.window(from, switchOnLoadClock).p99Ms,
               fromSwitchP99Ms: load.window(switchOnLoadClock, load.now()).p99Ms,
             };
+      // Each step's own window: which one the tail comes from (steps run one after another).
+      const offset = Date.now() - load.now();
+      const perStep = Object.fromEntries(
+        json.steps
+          .filter((st) => typeof st.startedAt === "number")
+          .map((st) => {
+            const w = load.window(st.startedAt - offset, st.startedAt - offset + st.durationMs).quick;
+            return [st.name, { ms: st.durationMs, requests: w.requests, p99Ms: w.p99Ms, maxMs: w.maxMs }];
+          }),
+      );
       rows.push({
         label: `deploy ${i} (v${json.version})`,
         version: json.version,
@@ -288,6 +323,7 @@ async function main() {
         drainMs: stepMs.drain ?? 0,
         stepMs,
         ...split99,
+        perStep,
         routerFailedRequests: json.failedRequests,
       });
       // An idle window after each deploy (after the first second, when the old instances are gone).
@@ -329,6 +365,7 @@ async function main() {
       build.srcUncommittedChanges > 0 ? ` + ${build.srcUncommittedChanges} uncommitted change(s) in src/` : "";
     console.log(`baton: commit ${build.commit}${dirty}, dist/ built ${build.distBuiltAt}\n`);
     console.log(table(steady, rows, medians));
+    console.log(`\n${stepTable(rows, steady)}`);
     console.log(
       [
         "",

@@ -167,9 +167,12 @@ export class Metrics {
     for (const metric of Object.values(this.router)) metric.reset();
     const r = this.router;
     let apps: AppStatsSnapshot[];
-    let table: Awaited<ReturnType<TrafficSource["table"]>>;
+    let table: Awaited<ReturnType<TrafficSource["read"]>>["table"];
     try {
-      [{ apps }, table] = await Promise.all([this.source.stats(), this.source.table()]);
+      ({
+        stats: { apps },
+        table,
+      } = await this.source.read());
     } catch {
       r.up.set({}, 0);
       return;

@@ -39,6 +39,19 @@ export class RouterClient {
     return this.call("GET", "/v1/table");
   }
 
+  /** Stats and table in one round trip (`POST /v1/read`). */
+  async read(): Promise<{ stats: { apps: AppStatsSnapshot[] }; table: TableDescription }> {
+    const both = await this.call<{ stats: { apps: AppStatsSnapshot[] } | null; table: TableDescription | null }>(
+      "POST",
+      "/v1/read",
+      { stats: true, table: true },
+    );
+    if (both.stats === null || both.table === null) {
+      throw new BatonError("BATON_ROUTER_UNREACHABLE", "the router's read left out the stats or the table");
+    }
+    return { stats: both.stats, table: both.table };
+  }
+
   putApp(spec: AppRouteSpec): Promise<Record<string, unknown>> {
     return this.call("PUT", `/v1/apps/${encodeURIComponent(spec.name)}`, spec);
   }
