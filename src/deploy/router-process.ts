@@ -102,7 +102,9 @@ export async function ensureRouter(opts: {
   child.unref();
   // A router that exits at start stops the wait at once, with the reason it gave.
   const exited = new AbortController();
-  child.once("exit", (code, signal) => exited.abort(startFailure(logPath, logStart, code ?? signal ?? "?")));
+  const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
+    exited.abort(startFailure(logPath, logStart, code ?? signal ?? "?"));
+  child.once("exit", onExit);
   const health = await waitFor(
     "the router to answer on its admin socket",
     async () => {
@@ -113,6 +115,8 @@ export async function ensureRouter(opts: {
   ).catch((error: unknown) => {
     throw exited.signal.aborted ? exited.signal.reason : error;
   });
+  // Started: its later exit (a restart in place, say) is not a failure to start.
+  child.off("exit", onExit);
   opts.log.info("router started", { pid: health.pid, port: health.port });
   return { client, pid: health.pid, port: health.port, httpsPort: health.httpsPort ?? undefined, started: true };
 }
