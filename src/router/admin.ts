@@ -102,14 +102,7 @@ export class AdminApi {
       // Stats and table in one round trip, for a caller that reads both every second (the
       // server's traffic sampler); a POST with a JSON body, like every change, on purpose:
       // observe/traffic.ts says why.
-      [
-        "POST",
-        /^\/v1\/read$/,
-        async (_, body) => ({
-          stats: body.stats === false ? null : { apps: await ops.stats() },
-          table: body.table === false ? null : await ops.describe(),
-        }),
-      ],
+      ["POST", /^\/v1\/read$/, async () => ({ stats: { apps: await ops.stats() }, table: await ops.describe() })],
       [
         "GET",
         /^\/v1\/apps\/([^/]+)\/stats$/,
