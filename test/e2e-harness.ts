@@ -95,15 +95,32 @@ export function cli(
   timeoutMs: number,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CliResult> {
-  const started = Date.now();
   // Before a `--`: what follows it is a command's own words (`baton run -- CMD`).
   const dashes = args.indexOf("--");
   const argv =
     dashes < 0 ? [...args, "--home", home] : [...args.slice(0, dashes), "--home", home, ...args.slice(dashes)];
-  const child = spawn(process.execPath, [MAIN, ...argv], {
-    stdio: ["ignore", "pipe", "pipe"],
+  return runNode([MAIN, ...argv], {
+    timeoutMs,
     env: { ...env, BATON_LOG_LEVEL: "warn" },
+    onTimeout: () => note(`baton ${args.join(" ")}: still running after ${timeoutMs} ms, killed`),
+  }).then(({ code, signal, stdout, stderr, ms }) => {
+    note(
+      `baton ${args.join(" ")} → ${code ?? signal} in ${ms} ms\n${indent(stdout.slice(0, 4000))}${indent(stderr.slice(0, 4000))}`,
+    );
+    return { args, code, signal, stdout, stderr, ms };
   });
+}
+
+/**
+ * `node ARGS` to completion, its output collected, sent `killSignal` after `timeoutMs` (a bench
+ * script asks for SIGTERM, to shut down what it started); never throws. Tracked in `children`.
+ */
+export function runNode(
+  args: string[],
+  opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; killSignal?: NodeJS.Signals; onTimeout?: () => void },
+): Promise<Omit<CliResult, "args">> {
+  const started = Date.now();
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env });
   children.add(child);
   let stdout = "";
   let stderr = "";
@@ -114,18 +131,14 @@ export function cli(
     stderr += d;
   });
   const timer = setTimeout(() => {
-    note(`baton ${args.join(" ")}: still running after ${timeoutMs} ms, killed`);
-    child.kill("SIGKILL");
-  }, timeoutMs);
+    opts.onTimeout?.();
+    child.kill(opts.killSignal ?? "SIGKILL");
+  }, opts.timeoutMs);
   return new Promise((resolve) => {
     child.once("close", (code, signal) => {
       clearTimeout(timer);
       children.delete(child);
-      const result = { args, code, signal, stdout, stderr, ms: Date.now() - started };
-      note(
-        `baton ${args.join(" ")} → ${code ?? signal} in ${result.ms} ms\n${indent(stdout.slice(0, 4000))}${indent(stderr.slice(0, 4000))}`,
-      );
-      resolve(result);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
     });
   });
 }
