@@ -8,12 +8,11 @@ import { type AppStatsSnapshot, quantileFromBuckets, type ReleaseStatsSnapshot }
  * beyond saving a round trip. The router's admin server shares node's http, stream and net code
  * with the proxy, but over a unix socket and with other object shapes. Code V8 optimized while
  * only the proxy ran is thrown away (deoptimized) at the first admin request that differs, and
- * the proxy runs slower until it is compiled again. Measured (a router at ~12k req/s on 2 cores):
- * the first POST to the admin API under load deoptimized 45 functions and the proxy ran at a third
- * of its rate for about 0.75 s, with p99 at 3-5 ms, even swapping to a Pool holding the same warm
- * instance, so every deploy's switch paid it. Read this way every second, the shared code is
- * compiled for admin requests too long before a deploy: the swap then deoptimized at most one
- * function and the proxy's rate and p99 did not move (GETs alone left 11 deopts and a 250 ms dip).
+ * the proxy runs slower until it is compiled again. `node bench/deploy/swap-jit.mjs` (a router
+ * under steady load swapped to a Pool holding the same warm instance; medians of 3 rounds,
+ * 2026-11-29): with no admin request before it, the swap deoptimized 42 functions and the next
+ * two quarter seconds ran at 0.46x and 0.66x the rate, p99 2.4 and 2.0 ms against 0.5; with GETs
+ * every 100 ms before, 14 deopts and 1.4 ms at 0.80x; with this POST, 4 deopts and 0.8 ms at 0.97x.
  */
 export interface TrafficSource {
   read(): Promise<{ stats: { apps: AppStatsSnapshot[] }; table: TableDescription }>;

@@ -10,10 +10,11 @@ export interface WarmupRequest {
  * Each warm-up connection is closed after this many requests and the next one opens a new one.
  * At the switch the router opens fresh connections to the new instance; if warm-up only ever
  * reused its first few, the code the instance optimized has never seen a connection open, and
- * the first real connections deoptimize it. Measured on examples/hello (warmed with 3000
- * requests, then a router's traffic moved to it): 17-19 "wrong map" deopts in node's net, stream
- * and http code, and half a second at a third of the rate; with connections renewed like this, 2
- * deopts and a quarter of a second.
+ * the first real connections deoptimize it. `node bench/deploy/swap-jit.mjs` (examples/hello
+ * warmed with 3000 requests, then a router's traffic moved to it; medians of 3 rounds): 19 deopts
+ * in the app after the swap with keep-alive-only warm-up, 4 with connections renewed like this.
+ * The dip after the swap did not change with it (p99 2.4 ms at 0.55-0.60x the rate in the first
+ * quarter second either way): what is left there is the router's side and the app's JIT finishing.
  */
 const REQUESTS_PER_CONNECTION = 20;
 
@@ -23,6 +24,8 @@ export interface WarmupSpec {
   count: number;
   concurrency: number;
   timeoutMs: number;
+  /** Requests on one connection before a new one (default 20; Infinity keeps the first ones). */
+  requestsPerConnection?: number;
 }
 
 /**
@@ -58,7 +61,7 @@ export async function warmUp(
     let onConnection = 0;
     while (next < spec.count) {
       const turn = spec.requests[next++ % spec.requests.length] ?? { method: "GET", path: "/", body: undefined };
-      onConnection = (onConnection + 1) % REQUESTS_PER_CONNECTION;
+      onConnection = (onConnection + 1) % (spec.requestsPerConnection ?? REQUESTS_PER_CONNECTION);
       if (await one(turn, onConnection === 0)) ok++;
       else failed++;
     }
