@@ -549,8 +549,22 @@ describe("deploy end to end: the real CLI and server under continuous load", () 
       currentLabel = "stubborn";
       const stubbornPids = pidsOf("stubborn");
       assert.equal(stubbornPids.length, 2);
-      const next = await deploy(variant({ label: "after-stubborn", baton: { stopTimeoutMs: 1_500 } }));
+      const next = await deploy(
+        variant({
+          label: "after-stubborn",
+          baton: { stopTimeoutMs: 1_500, warmup: { paths: ["/"], count: 20, concurrency: 2 } },
+        }),
+      );
       assertSucceeded(next, "deploy replacing a release that ignores SIGTERM");
+      // Half of each instance's warm-up went through the router, to the new instances only.
+      const warmup = next.json.steps.find((s) => s.name === "warmup")?.details as
+        | { requests: number; failed: number; throughRouter?: { requests: number; failed: number } }
+        | undefined;
+      assert.deepEqual(
+        [warmup?.requests, warmup?.failed, warmup?.throughRouter?.requests, warmup?.throughRouter?.failed],
+        [40, 0, 20, 0],
+        `warm-up step: ${JSON.stringify(warmup)}`,
+      );
       current = next.json.version as number;
       currentLabel = "after-stubborn";
       const stop = next.json.steps.find((s) => s.name === "stop");

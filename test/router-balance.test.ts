@@ -103,6 +103,71 @@ describe("router: balancing, canary weights, counts", () => {
     if (previous !== null) await router.client.drain(previous.id, { timeoutMs: 1_000 });
   });
 
+  test("a prepared Pool with a warm-up host gets that host's requests only, counted apart; after the swap its connections serve users", async () => {
+    const d = await startUpstream("d");
+    const warmupHost = "warmup-test.baton.invalid";
+    const activeId = async () => (await router.client.table()).apps.find((x) => x.name === "shop")?.active?.id;
+    const activeBefore = await activeId();
+    const prepared = await router.client.prepare("shop", pool("p-warm", "v4", [d]), warmupHost);
+    assert.equal(prepared.warmupHost, warmupHost);
+    const statsBefore = await router.client.appStats("shop");
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await http(router.port, "/id", { headers: { host: warmupHost } })).body, "d");
+      assert.notEqual(
+        (await http(router.port, "/id", { headers: HOST })).body,
+        "d",
+        "a user's request reached the prepared pool",
+      );
+    }
+    const statsAfter = await router.client.appStats("shop");
+    const requests = (stats: typeof statsAfter) => stats.releases.reduce((n, r) => n + r.requests, 0);
+    assert.equal(requests(statsAfter) - requests(statsBefore), 10, "warm-up requests counted in the app's stats");
+    assert.equal(
+      statsAfter.releases.find((r) => r.release === "v4"),
+      undefined,
+      "the prepared release has stats before it took a user's request",
+    );
+    assert.equal(await activeId(), activeBefore, "prepare changed routing");
+
+    // A host that is not a prepared pool's, an app's domain, or a second pool's host is refused.
+    await assert.rejects(
+      router.client.prepare("shop", pool("p-other", "v5", [d]), "shop.test"),
+      /domain an app serves/,
+    );
+    await assert.rejects(router.client.prepare("shop", pool("p-other", "v5", [d]), "not a host!"), /not a host name/);
+
+    // Promoted by the swap: the same connections serve users; the warm-up host no longer routes.
+    const connectionsBefore = Number((await http(d.port, "/connections")).body);
+    const { previous } = await router.client.swap("shop", pool("p-warm", "v4", [d]));
+    for (let i = 0; i < 5; i++) assert.equal((await http(router.port, "/id", { headers: HOST })).body, "d");
+    assert.equal(
+      Number((await http(d.port, "/connections")).body) - connectionsBefore,
+      1, // the /connections question's own connection
+      "the swap opened new connections instead of promoting the prepared pool",
+    );
+    const stale = await http(router.port, "/id", { headers: { host: warmupHost } });
+    assert.equal(stale.status, 404, "the warm-up host still routes after the swap");
+    if (previous !== null) await router.client.drain(previous.id, { timeoutMs: 1_000 });
+    const back = await router.client.swap("shop", pool("p1-back", "v1", [a, b]));
+    if (back.previous !== null) await router.client.drain(back.previous.id, { timeoutMs: 1_000 });
+  });
+
+  test("unprepare drops a prepared Pool: its warm-up host stops routing, its connections close", async () => {
+    const e = await startUpstream("e");
+    const warmupHost = "warmup-dropped.baton.invalid";
+    await router.client.prepare("shop", pool("p-dropped", "v6", [e]), warmupHost);
+    assert.equal((await http(router.port, "/id", { headers: { host: warmupHost } })).body, "e");
+    const { dropped } = await router.client.unprepare("shop");
+    assert.equal(dropped?.id, "p-dropped");
+    assert.equal((await http(router.port, "/id", { headers: { host: warmupHost } })).status, 404);
+    await waitFor(
+      "the dropped pool's connections to close",
+      async () => (Number((await http(e.port, "/open")).body) <= 1 ? true : undefined),
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
+    assert.equal((await router.client.unprepare("shop")).dropped, null, "a second unprepare found a pool");
+  });
+
   test("counts per release: status classes, latency histogram, in-flight", async () => {
     const before = (await router.client.appStats("shop")).releases.find((r) => r.release === "v1");
     for (let i = 0; i < 7; i++) await http(router.port, "/status?code=503", { headers: HOST });

@@ -4,8 +4,8 @@
 // server and CLI on a temp home, examples/hello deployed N times under steady load. See README.md
 // beside this file.
 //
-//   node bench/deploy/run.mjs [--deploys 5] [--steady 10] [--gap 4] [--connections 2] [--slow-connections 8]
-import { existsSync, mkdtempSync } from "node:fs";
+//   node bench/deploy/run.mjs [--deploys 5] [--steady 10] [--gap 4] [--connections 2] [--slow-connections 8] [--cpu]
+import { existsSync, mkdtempSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,6 +22,7 @@ import {
   writeResults,
 } from "../baton.mjs";
 import { readOptions } from "../options.mjs";
+import { startCpuSampler } from "./cpu-sampler.mjs";
 
 const LOAD = dist("src/load/load.js");
 const PORTS = dist("src/supervisor/ports.js");
@@ -40,13 +41,17 @@ const USAGE = `usage: node bench/deploy/run.mjs [--deploys N] [--steady S] [--co
   --connections C       connections sending quick requests back to back (default 2)
   --slow-connections C  connections sending 300 ms requests back to back (default 8)
   --gap S          seconds of idle load measured after each deploy (default 4); the steady-state
-                   baseline pools these with the first window`;
+                   baseline pools these with the first window
+  --cpu            also sample each process's CPU time (/proc, every 25 ms) and print, per step,
+                   the cores each kind of process used (router, server, CLI, load, old and new
+                   instances, build)`;
 
 function options() {
-  const { int } = readOptions({
+  const { int, values } = readOptions({
     usage: USAGE,
     fail,
     options: {
+      cpu: { type: "boolean", default: false },
       deploys: { type: "string", default: "5" },
       steady: { type: "string", default: "10" },
       connections: { type: "string", default: "2" },
@@ -60,6 +65,7 @@ function options() {
     connections: int("connections", 1, 256),
     slowConnections: int("slow-connections", 0, 256),
     gapS: int("gap", 1, 60),
+    cpu: values.cpu === true,
   };
 }
 
@@ -234,6 +240,56 @@ function stepTable(rows, steady) {
     .join("\n");
 }
 
+/** What a process is, from its argv (and, for an instance, the release directory it runs in). */
+function processKind(pid, argv) {
+  if (pid === process.pid) return "load";
+  const main = argv.findIndex((a) => a.endsWith("dist/src/cli/main.js"));
+  if (main >= 0) return { router: "router", server: "server" }[argv[main + 1]] ?? "cli";
+  if (argv.includes("server.js")) {
+    try {
+      const version = /\/releases\/v(\d+)/.exec(readlinkSync(`/proc/${pid}/cwd`))?.[1];
+      return version === undefined ? "app" : `app v${version}`;
+    } catch {
+      return "app";
+    }
+  }
+  return argv.some((a) => /(^|\/)npm(-cli\.js)?$/.test(a)) ? "build" : undefined;
+}
+
+const CPU_KINDS = ["router", "server", "cli", "load", "old app", "new app", "build"];
+
+/** Instances named by release become old or new relative to the deploy's own release. */
+function byRelease(cpuMs, version) {
+  const out = {};
+  for (const [kind, ms] of Object.entries(cpuMs)) {
+    const name = kind === `app v${version}` ? "new app" : kind.startsWith("app") ? "old app" : kind;
+    out[name] = (out[name] ?? 0) + ms;
+  }
+  return out;
+}
+
+/** Per step, the cores each kind of process used (CPU ms over the step's ms), medians over deploys. */
+function cpuTable(rows) {
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r.perStep ?? {})))];
+  const out = [["cores used (medians)", "ms", ...CPU_KINDS, "total"]];
+  for (const name of names) {
+    const steps = rows.map((r) => r.perStep?.[name]).filter((s) => s?.cpuMs !== undefined && s.ms >= 10);
+    if (steps.length === 0) continue;
+    const cores = (pick) => median(steps.map((s) => pick(s.cpuMs) / s.ms));
+    out.push([
+      name,
+      median(steps.map((s) => s.ms)).toFixed(0),
+      ...CPU_KINDS.map((k) => cores((c) => c[k] ?? 0).toFixed(2)),
+      cores((c) => Object.values(c).reduce((x, y) => x + y, 0)).toFixed(2),
+    ]);
+  }
+  const widths = out[0].map((_, c) => Math.max(...out.map((r) => r[c].length)));
+  return [
+    ...out.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")),
+    "(steps under 10 ms left out: /proc counts CPU in 10 ms ticks; 2 cores = 2.00)",
+  ].join("\n");
+}
+
 function goalsOf(stats, p99Ratio, overheadMs) {
   const each = {
     failed: stats.failed <= GOALS.failed,
@@ -258,6 +314,7 @@ async function main() {
   const port = await freePort();
   let server;
   let load;
+  let cpu;
   const stop = stopper({ home, keep: home, progress, current: () => ({ server, load }) });
 
   try {
@@ -285,6 +342,7 @@ async function main() {
     if (load.window(steadyFrom, load.now()).requests === 0) throw new Error("no requests in the steady-state window");
 
     const rows = [];
+    if (opts.cpu) cpu = startCpuSampler(processKind);
     for (let i = 1; i <= opts.deploys; i++) {
       progress(`deploy ${i}/${opts.deploys}`);
       const from = load.now();
@@ -309,7 +367,11 @@ async function main() {
           .filter((st) => typeof st.startedAt === "number")
           .map((st) => {
             const w = load.window(st.startedAt - offset, st.startedAt - offset + st.durationMs).quick;
-            return [st.name, { ms: st.durationMs, requests: w.requests, p99Ms: w.p99Ms, maxMs: w.maxMs }];
+            const cpuMs =
+              cpu === undefined
+                ? undefined
+                : byRelease(cpu.between(st.startedAt, st.startedAt + st.durationMs), json.version);
+            return [st.name, { ms: st.durationMs, requests: w.requests, p99Ms: w.p99Ms, maxMs: w.maxMs, cpuMs }];
           }),
       );
       rows.push({
@@ -332,6 +394,7 @@ async function main() {
       await sleep(opts.gapS * 1000);
       idle.push([gapFrom, load.now()]);
     }
+    cpu?.stop();
     const steady = load.pooled(idle, summarize);
     for (const row of rows) {
       row.p99Ratio = steady.p99Ms > 0 ? row.stats.p99Ms / steady.p99Ms : null;
@@ -366,6 +429,7 @@ async function main() {
     console.log(`baton: commit ${build.commit}${dirty}, dist/ built ${build.distBuiltAt}\n`);
     console.log(table(steady, rows, medians));
     console.log(`\n${stepTable(rows, steady)}`);
+    if (cpu !== undefined) console.log(`\n${cpuTable(rows)}`);
     console.log(
       [
         "",

@@ -11,7 +11,11 @@
 //                           every second)
 //   new, keep-alive warm-up swap to a new instance warmed with --warmup-count requests that all
 //                           reuse their first connections (warm-up before 2026-11-29)
-//   new, renewed warm-up    the same, with warm-up's connection renewed every 20 requests (now)
+//   new, renewed warm-up    the same, with warm-up's connection renewed every 20 requests
+//   new, prepared           the same, with the router's prepare (connections opened) before the swap
+//   new, canary 5% first    the same, then 5% of the load on the new instance for a second
+//   new, half through router  half the warm-up straight, half through the router to the prepared
+//                           Pool by its warm-up host (what a deploy does now)
 //
 //   node bench/deploy/swap-jit.mjs [--rounds 2] [--warmup-count 3000]
 import { spawn } from "node:child_process";
@@ -53,6 +57,9 @@ const VARIANTS = [
   { name: "same, POST /v1/read", target: "same", prime: "post" },
   { name: "new, keep-alive warm-up", target: "new", prime: "post", requestsPerConnection: Number.POSITIVE_INFINITY },
   { name: "new, renewed warm-up", target: "new", prime: "post" },
+  { name: "new, prepared", target: "new", prime: "post", prepare: true },
+  { name: "new, canary 5% first", target: "new", prime: "post", prepare: true, canaryFirst: 5 },
+  { name: "new, half through router", target: "new", prime: "post", prepare: true, throughRouter: true },
 ];
 
 const children = new Set();
@@ -140,17 +147,30 @@ async function once(variant) {
     const steady = load.window(load.now() - 2_000, load.now());
     let next = { host: "127.0.0.1", port: a.port };
     let b;
+    const nextPool = { id: "a2", release: "b", targets: [] };
     if (variant.target === "new") {
       b = await startApp(true);
-      const spec = { requests: WARMUP, count: warmupCount, concurrency: 4, timeoutMs: 5_000 };
-      await warmUp(b.port, { ...spec, requestsPerConnection: variant.requestsPerConnection });
       next = { host: "127.0.0.1", port: b.port };
+      nextPool.targets = [next];
+      const spec = { requests: WARMUP, count: warmupCount, concurrency: 4, timeoutMs: 5_000 };
+      const direct = variant.throughRouter ? Math.ceil(warmupCount / 2) : warmupCount;
+      await warmUp(b.port, { ...spec, count: direct, requestsPerConnection: variant.requestsPerConnection });
+      if (variant.throughRouter) {
+        const host = "warmup-swap-jit.baton.invalid";
+        await client.prepare("hello", nextPool, host);
+        await warmUp(port, { ...spec, count: warmupCount - direct, hostHeader: host });
+      }
+    } else nextPool.targets = [next];
+    if (variant.prepare) await client.prepare("hello", nextPool);
+    if (variant.canaryFirst !== undefined) {
+      await client.setCanary("hello", nextPool, variant.canaryFirst, false);
+      await sleep(1_000);
     }
     await sleep(1_000);
     const t0 = load.now();
     router.counting = true;
     if (b !== undefined) b.app.counting = true;
-    await client.swap("hello", { id: "a2", release: "b", targets: [next] });
+    await client.swap("hello", nextPool);
     await sleep(QUARTERS * 250 + 100);
     const quarters = Array.from({ length: QUARTERS }, (_, i) => load.window(t0 + i * 250, t0 + (i + 1) * 250));
     await load.stop();

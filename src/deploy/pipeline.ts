@@ -275,10 +275,16 @@ export class Pipeline {
           },
         };
       });
+      pool = withTargets();
       if (config.warmup === undefined) this.steps.skip("warmup", "app.json has no baton.warmup");
       else {
         const spec = config.warmup;
-        await this.steps.run("warmup", async () => ({ details: await warm(this.booted, spec) }));
+        await this.steps.run("warmup", async () => {
+          // Prepared now, so part of the warm-up reaches the new instances through the router,
+          // over the connections users' requests will take after the switch (see warm()).
+          const prepared = await traffic.prepare(app.name, pool, { warmup: true }).catch(() => ({ warmup: undefined }));
+          return { details: await warm(this.booted, spec, prepared.warmup) };
+        });
       }
       if (config.smoke.length === 0) this.steps.skip("smoke", "app.json has no baton.smoke");
       else await this.steps.run("smoke", async () => ({ details: await smoke(this.booted, config.smoke) }));
@@ -435,6 +441,8 @@ export class Pipeline {
             .drain(removed.id, { timeoutMs: this.config?.timeouts.drainMs ?? 10_000 })
             .catch(() => undefined);
       }
+      // The Pool prepared for the switch (and its warm-up host) goes before its instances do.
+      await traffic.unprepare(this.deploy.app).catch(() => undefined);
       const mine = instances.list({ app: this.deploy.app, version });
       // New instances have had no users: no drain, and no reason to wait long for them.
       await Promise.all(mine.map((i) => instances.stop(i.id, 2_000)));

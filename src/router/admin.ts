@@ -59,7 +59,22 @@ export class AdminApi {
       ],
       ["DELETE", /^\/v1\/apps\/([^/]+)$/, async ([name]) => ({ handedBack: await ops.removeApp(name as string) })],
       ["POST", /^\/v1\/apps\/([^/]+)\/swap$/, ([name], body) => ops.swap(name as string, body.pool as PoolSpec)],
-      ["POST", /^\/v1\/apps\/([^/]+)\/prepare$/, ([name], body) => ops.prepare(name as string, body.pool as PoolSpec)],
+      [
+        "POST",
+        /^\/v1\/apps\/([^/]+)\/prepare$/,
+        ([name], body) =>
+          ops.prepare(
+            name as string,
+            body.pool as PoolSpec,
+            // Absent or null: no warm-up host. Anything else is checked by the table.
+            body.warmupHost === undefined || body.warmupHost === null ? undefined : (body.warmupHost as string),
+          ),
+      ],
+      [
+        "DELETE",
+        /^\/v1\/apps\/([^/]+)\/prepare$/,
+        async ([name]) => ({ dropped: await ops.unprepare(name as string) }),
+      ],
       [
         "PUT",
         /^\/v1\/apps\/([^/]+)\/canary$/,

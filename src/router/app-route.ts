@@ -59,6 +59,13 @@ export class AppRoute {
   canary: Pool | null = null;
   /** Percentage (0-100) of new clients sent to the canary Pool. */
   canaryWeight = 0;
+  /**
+   * The Pool a deploy prepared (connections open) and will swap or canary next; it routes no
+   * user's request, only its warm-up host's (table.ts). Promoted as it is, connections and all.
+   */
+  prepared: Pool | null = null;
+  /** The private Host that routes warm-up requests to `prepared`, while there is one. */
+  warmupHost: string | null = null;
   sticky = true;
   redirectHttps = false;
   hstsMaxAgeS = 0;

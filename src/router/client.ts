@@ -3,7 +3,7 @@ import { callJson } from "../core/json-http.js";
 import type { MemoryReport } from "../core/memory.js";
 import type { AppRouteSpec, MaintenanceSpec } from "./app-route.js";
 import type { DrainReport } from "./drain.js";
-import type { TableDescription, TlsDescription } from "./ops.js";
+import type { Prepared, TableDescription, TlsDescription } from "./ops.js";
 import type { PoolSpec } from "./pool.js";
 import type { AppStatsSnapshot } from "./stats.js";
 
@@ -58,9 +58,20 @@ export class RouterClient {
     return this.call("POST", `/v1/apps/${encodeURIComponent(app)}/swap`, { pool });
   }
 
-  /** Open keep-alive connections to a Pool's Targets ahead of its swap (routes nothing). */
-  prepare(app: string, pool: PoolSpec): Promise<{ connections: number }> {
-    return this.call("POST", `/v1/apps/${encodeURIComponent(app)}/prepare`, { pool });
+  /**
+   * Build a Pool and open keep-alive connections to its Targets ahead of its swap (routes no
+   * user's request); with `warmupHost`, requests for that Host go to it.
+   */
+  prepare(app: string, pool: PoolSpec, warmupHost?: string): Promise<Prepared> {
+    return this.call("POST", `/v1/apps/${encodeURIComponent(app)}/prepare`, {
+      pool,
+      ...(warmupHost === undefined ? {} : { warmupHost }),
+    });
+  }
+
+  /** Drop the app's prepared Pool: its deploy stopped before the swap. */
+  unprepare(app: string): Promise<{ dropped: PoolSpec | null }> {
+    return this.call("DELETE", `/v1/apps/${encodeURIComponent(app)}/prepare`);
   }
 
   setCanary(app: string, pool: PoolSpec | null, weight: number, sticky = true): Promise<{ removed: PoolSpec | null }> {

@@ -5,7 +5,14 @@ import { AdminApi } from "./admin.js";
 import type { AppRouteSpec, MaintenanceSpec } from "./app-route.js";
 import { CertificateSet } from "./certificates.js";
 import type { DrainOptions, DrainReport } from "./drain.js";
-import { LocalOps, type PoolDescription, type RouterOps, type TableDescription, type TlsDescription } from "./ops.js";
+import {
+  LocalOps,
+  type PoolDescription,
+  type Prepared,
+  type RouterOps,
+  type TableDescription,
+  type TlsDescription,
+} from "./ops.js";
 import { type RouterOptions, type RouterUserOptions, resolveRouterOptions } from "./options.js";
 import type { PoolSpec } from "./pool.js";
 import { Router } from "./router.js";
@@ -114,10 +121,22 @@ export class ClusterOps implements RouterOps {
     return result;
   }
 
-  async prepare(name: string, pool: PoolSpec): Promise<{ connections: number }> {
-    // The workers carry the traffic, so they open the connections; the primary routes nothing.
-    const answers = (await this.broadcast("prepare", [name, pool])) as Array<{ connections: number }>;
-    return { connections: answers.reduce((n, a) => n + a.connections, 0) };
+  async prepare(name: string, pool: PoolSpec, warmupHost?: string): Promise<Prepared> {
+    // The workers carry the traffic, so they open the connections and route the warm-up; the
+    // primary routes nothing.
+    const answers = (await this.broadcast(
+      "prepare",
+      warmupHost === undefined ? [name, pool] : [name, pool, warmupHost],
+    )) as Prepared[];
+    return {
+      connections: answers.reduce((n, a) => n + a.connections, 0),
+      warmupHost: answers[0]?.warmupHost ?? null,
+    };
+  }
+
+  async unprepare(name: string): Promise<PoolSpec | null> {
+    const answers = (await this.broadcast("unprepare", [name])) as Array<PoolSpec | null>;
+    return answers.find((a) => a !== null) ?? null;
   }
 
   async setCanary(name: string, pool: PoolSpec | null, weight: number, sticky: boolean): Promise<PoolSpec | null> {

@@ -29,6 +29,12 @@ export interface TlsDescription {
   default: boolean;
 }
 
+/** What prepare did: connections opened, and the Host that routes to the Pool (null: none). */
+export interface Prepared {
+  connections: number;
+  warmupHost: string | null;
+}
+
 export interface TableDescription {
   apps: AppDescription[];
   draining: Array<{ id: string; app: string; pool: PoolDescription }>;
@@ -42,8 +48,13 @@ export interface RouterOps {
   putApp(spec: AppRouteSpec): Promise<void>;
   removeApp(name: string): Promise<PoolSpec[]>;
   swap(name: string, pool: PoolSpec): Promise<{ active: PoolSpec; previous: PoolSpec | null }>;
-  /** Open connections to a Pool's Targets ahead of its swap; routes nothing. */
-  prepare(name: string, pool: PoolSpec): Promise<{ connections: number }>;
+  /**
+   * Build a Pool and open connections to its Targets ahead of its swap (or canary); routes no
+   * user's request. With `warmupHost`, requests for that Host go to it (a deploy's warm-up).
+   */
+  prepare(name: string, pool: PoolSpec, warmupHost?: string): Promise<Prepared>;
+  /** Drop the app's prepared Pool (its deploy stopped before the swap); its spec, or null. */
+  unprepare(name: string): Promise<PoolSpec | null>;
   setCanary(name: string, pool: PoolSpec | null, weight: number, sticky: boolean): Promise<PoolSpec | null>;
   setPaused(name: string, paused: boolean): Promise<void>;
   setMaintenance(name: string, maintenance: MaintenanceSpec): Promise<void>;
@@ -79,8 +90,12 @@ export class LocalOps implements RouterOps {
     return { active: active.spec(), previous: previous?.spec() ?? null };
   }
 
-  async prepare(name: string, pool: PoolSpec): Promise<{ connections: number }> {
-    return { connections: this.table.prepare(name, pool) };
+  async prepare(name: string, pool: PoolSpec, warmupHost?: string): Promise<Prepared> {
+    return this.table.prepare(name, pool, warmupHost);
+  }
+
+  async unprepare(name: string): Promise<PoolSpec | null> {
+    return this.table.unprepare(name);
   }
 
   async setCanary(name: string, pool: PoolSpec | null, weight: number, sticky: boolean): Promise<PoolSpec | null> {

@@ -40,6 +40,11 @@ export class RoutingTable {
   private defaultApp: AppRoute | undefined;
   private readonly targets = new Map<string, Target>();
   readonly handedBack = new Map<string, { app: string; pool: Pool }>();
+  /**
+   * Warm-up hosts of prepared Pools, each with a route of its own: its requests take the path
+   * users' requests will take after the swap, and its stats are its own, never the app's.
+   */
+  private readonly warmupRoutes = new Map<string, AppRoute>();
   onChange: () => void = () => {};
 
   constructor(private readonly limits: TableLimits) {}
@@ -50,6 +55,11 @@ export class RoutingTable {
       const host = hostOnly(hostHeader);
       const exact = this.byHost.get(host);
       if (exact !== undefined) return exact;
+      // Only while a deploy warms a prepared Pool through the router (see prepare()).
+      if (this.warmupRoutes.size > 0) {
+        const warmup = this.warmupRoutes.get(host);
+        if (warmup !== undefined) return warmup;
+      }
       for (const [suffix, app] of this.wildcards) if (host.endsWith(suffix)) return app;
     }
     return this.defaultApp;
@@ -136,6 +146,7 @@ export class RoutingTable {
     this.reindexHosts();
     const pools = [app.active, app.canary].filter((p): p is Pool => p !== null);
     for (const pool of pools) this.handBack(app, pool);
+    this.dropPrepared(app);
     app.hold.expireAll();
     this.onChange();
     return pools;
@@ -148,8 +159,9 @@ export class RoutingTable {
     if (previous?.id === spec.id) {
       throw new BatonError("BATON_ADMIN_CONFLICT", `pool "${spec.id}" is already active for app "${name}"`);
     }
-    // Promoting the canary: reuse its Pool object so its Targets keep their in-flight counts.
-    const next = app.canary?.id === spec.id ? app.canary : this.buildPool(name, spec);
+    // Promoting the canary or the prepared Pool: reuse its Pool object so its Targets keep their
+    // in-flight counts and its connections.
+    const next = app.canary?.id === spec.id ? app.canary : (this.takePrepared(app, spec) ?? this.buildPool(name, spec));
     if (app.canary === next) {
       app.canary = null;
       app.canaryWeight = 0;
@@ -161,22 +173,92 @@ export class RoutingTable {
   }
 
   /**
-   * Ahead of a swap: create the Targets of `spec` and open keep-alive connections to them, as
-   * many per Target as the app's current load will need at once (its in-flight requests spread
-   * over the new Targets, doubled for headroom). Changes no routing. Returns connections opened.
+   * Ahead of a swap (or a canary): build the Pool of `spec` and open keep-alive connections to its
+   * Targets, as many per Target as the app's current load will need at once (its in-flight
+   * requests spread over the new Targets, doubled for headroom). Routes no user's request. With
+   * `warmupHost`, requests whose Host is that name go to this Pool: a deploy's warm-up through
+   * the router, over the connections and the code users' requests will meet after the swap,
+   * counted in a route of its own. The Pool stays prepared until a swap or a canary promotes it,
+   * another prepare replaces it, or unprepare drops it. Again with the same id, it only opens
+   * connections (and sets the warm-up host when given).
    */
-  prepare(name: string, spec: PoolSpec): number {
+  prepare(name: string, spec: PoolSpec, warmupHost?: string): { connections: number; warmupHost: string | null } {
     const app = this.app(name);
-    if (!Array.isArray(spec.targets) || spec.targets.length === 0) return 0;
-    let inFlight = 0;
-    for (const pool of [app.active, app.canary]) for (const t of pool?.targets ?? []) inFlight += t.inFlight;
-    const perTarget = Math.max(2, Math.ceil((2 * inFlight) / spec.targets.length));
-    let opened = 0;
-    for (const t of spec.targets) {
-      if (typeof t?.host !== "string" || !Number.isInteger(t.port) || t.port < 1 || t.port > 65535) continue;
-      opened += this.acquireTarget(t.host, t.port, name).preconnect(perTarget);
+    if (warmupHost !== undefined) this.checkWarmupHost(warmupHost);
+    let pool = app.prepared;
+    if (pool === null || pool.id !== spec.id) {
+      pool = this.buildPool(name, spec);
+      const replaced = app.prepared;
+      this.clearWarmupHost(app);
+      app.prepared = pool;
+      if (replaced !== null) this.closeUnused(replaced);
     }
-    return opened;
+    if (warmupHost !== undefined && app.warmupHost !== warmupHost) {
+      this.clearWarmupHost(app);
+      const route = new AppRoute(name, 0, this.limits.maxHeldPerApp);
+      route.active = pool;
+      this.warmupRoutes.set(warmupHost, route);
+      app.warmupHost = warmupHost;
+    }
+    let inFlight = 0;
+    for (const p of [app.active, app.canary]) for (const t of p?.targets ?? []) inFlight += t.inFlight;
+    const perTarget = Math.max(2, Math.ceil((2 * inFlight) / pool.targets.length));
+    let opened = 0;
+    for (const t of pool.targets) opened += t.preconnect(perTarget);
+    return { connections: opened, warmupHost: app.warmupHost };
+  }
+
+  /**
+   * Drop the app's prepared Pool (its deploy stopped before the swap): its warm-up host routes no
+   * more and the connections to Targets no live Pool uses are closed. The Pool's spec, or null.
+   */
+  unprepare(name: string): PoolSpec | null {
+    const app = this.apps.get(name);
+    return app === undefined ? null : (this.dropPrepared(app)?.spec() ?? null);
+  }
+
+  private dropPrepared(app: AppRoute): Pool | null {
+    const pool = app.prepared;
+    this.clearWarmupHost(app);
+    app.prepared = null;
+    if (pool !== null) this.closeUnused(pool);
+    return pool;
+  }
+
+  /** The prepared Pool when it is the one `spec` names, taken out of preparation to be routed. */
+  private takePrepared(app: AppRoute, spec: PoolSpec): Pool | undefined {
+    const pool = app.prepared;
+    if (pool === null || pool.id !== spec.id) return undefined;
+    this.clearWarmupHost(app);
+    app.prepared = null;
+    return pool;
+  }
+
+  private clearWarmupHost(app: AppRoute): void {
+    if (app.warmupHost !== null) this.warmupRoutes.delete(app.warmupHost);
+    app.warmupHost = null;
+  }
+
+  /** A warm-up host must be a host name no app serves, so no user's request can reach it by chance. */
+  private checkWarmupHost(host: string): void {
+    const problems: string[] = [];
+    if (typeof host !== "string" || !HOST_NAME.test(host) || host.startsWith("*.")) {
+      problems.push(`warmupHost "${String(host)}" is not a host name`);
+    } else if (this.byHost.has(host) || this.wildcards.some(([suffix]) => host.endsWith(suffix))) {
+      problems.push(`warmupHost "${host}" is a domain an app serves`);
+    } else if (this.warmupRoutes.has(host)) {
+      problems.push(`warmupHost "${host}" is in use by another prepared pool`);
+    }
+    if (problems.length > 0) {
+      throw new BatonError("BATON_CONFIG_INVALID", problems.join("; "), { details: { problems } });
+    }
+  }
+
+  /** Close the Targets of a Pool that nothing routes to or drains any more. */
+  private closeUnused(pool: Pool): void {
+    const keep = this.liveTargets();
+    for (const entry of this.handedBack.values()) for (const t of entry.pool.targets) keep.add(t);
+    this.closeAllBut(pool.targets, keep);
   }
 
   /** Start, re-weight or stop a canary. Stopping hands the canary Pool back for draining. */
@@ -194,7 +276,7 @@ export class RoutingTable {
       }
       if (app.canary?.id !== spec.id) {
         removed = app.canary;
-        app.canary = this.buildPool(name, spec);
+        app.canary = this.takePrepared(app, spec) ?? this.buildPool(name, spec);
       }
       app.canaryWeight = weight;
       app.sticky = sticky;
@@ -220,20 +302,22 @@ export class RoutingTable {
   }
 
   /**
-   * After drain: let go of the Pool's Targets. A Target no live Pool (active or canary of any app)
-   * uses is closed and forgotten, even if another handed-back Pool still lists it: that Pool is on
+   * After drain: let go of the Pool's Targets. A Target no live Pool (active, canary or prepared,
+   * of any app) uses is closed and forgotten, even if another handed-back Pool still lists it: that Pool is on
    * its way out too, and a later Pool on the same host:port must get a fresh Target.
    */
   release(poolId: string): void {
     const entry = this.handedBack.get(poolId);
     if (entry === undefined) return;
     this.handedBack.delete(poolId);
-    const live = this.liveTargets();
-    for (const target of entry.pool.targets) {
-      if (!live.has(target)) {
-        if (this.targets.get(target.id) === target) this.targets.delete(target.id);
-        target.close();
-      }
+    this.closeAllBut(entry.pool.targets, this.liveTargets());
+  }
+
+  private closeAllBut(targets: readonly Target[], keep: Set<Target>): void {
+    for (const target of targets) {
+      if (keep.has(target)) continue;
+      if (this.targets.get(target.id) === target) this.targets.delete(target.id);
+      target.close();
     }
   }
 
@@ -248,6 +332,7 @@ export class RoutingTable {
     for (const app of this.apps.values()) {
       for (const target of app.active?.targets ?? []) live.add(target);
       for (const target of app.canary?.targets ?? []) live.add(target);
+      for (const target of app.prepared?.targets ?? []) live.add(target);
     }
     return live;
   }

@@ -12,9 +12,10 @@ export interface WarmupRequest {
  * reused its first few, the code the instance optimized has never seen a connection open, and
  * the first real connections deoptimize it. `node bench/deploy/swap-jit.mjs` (examples/hello
  * warmed with 3000 requests, then a router's traffic moved to it; medians of 3 rounds): 19 deopts
- * in the app after the swap with keep-alive-only warm-up, 4 with connections renewed like this.
- * The dip after the swap did not change with it (p99 2.4 ms at 0.55-0.60x the rate in the first
- * quarter second either way): what is left there is the router's side and the app's JIT finishing.
+ * in the app after the swap with keep-alive-only warm-up, 2-4 with connections renewed like this.
+ * The dip after the swap did not change with it (p99 2.0-2.4 ms at 0.6-0.7x the rate in the first
+ * quarter second); what removed it is the half of the warm-up a deploy sends through the router
+ * (deploy/boot.ts warm()).
  */
 const REQUESTS_PER_CONNECTION = 20;
 
@@ -26,11 +27,14 @@ export interface WarmupSpec {
   timeoutMs: number;
   /** Requests on one connection before a new one (default 20; Infinity keeps the first ones). */
   requestsPerConnection?: number;
+  /** The Host header to send (default: host:port, as node:http does). */
+  hostHeader?: string;
 }
 
 /**
- * Send warm-up traffic straight to a new instance before it gets users, so the first users do
- * not pay for cold caches, lazy module loading or JIT. Returns how many answered below 500.
+ * Send warm-up traffic to a new instance (straight, or through the router with `hostHeader`)
+ * before it gets users, so the first users do not pay for cold caches, lazy module loading or
+ * JIT. Returns how many answered below 500.
  */
 export async function warmUp(
   port: number,
@@ -44,6 +48,7 @@ export async function warmUp(
   const one = ({ method, path, body }: WarmupRequest, lastOnConnection: boolean): Promise<boolean> =>
     new Promise((resolve) => {
       const headers: Record<string, string> = { "x-baton-warmup": "1" };
+      if (spec.hostHeader !== undefined) headers.host = spec.hostHeader;
       if (lastOnConnection) headers.connection = "close";
       if (body !== undefined) {
         headers["content-type"] = body.startsWith("{") || body.startsWith("[") ? "application/json" : "text/plain";
