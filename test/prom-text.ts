@@ -72,8 +72,9 @@ function parseSample(line: string, where: string): PromSample {
     rest = rest.slice(1);
   }
   const valueText = line.slice(space + 1);
+  // The text format's special values are spelled NaN, +Inf and -Inf; Number() reads "NaN" itself.
   const value = valueText === "+Inf" ? Infinity : valueText === "-Inf" ? -Infinity : Number(valueText);
-  if (rest.trim() !== valueText || Number.isNaN(value)) throw new Error(`bad value, ${where}`);
+  if (rest.trim() !== valueText || (Number.isNaN(value) && valueText !== "NaN")) throw new Error(`bad value, ${where}`);
   return { name, labels, value };
 }
 

@@ -23,6 +23,8 @@ const DEPLOY_END = new Set([
   "deploy.superseded",
 ]);
 
+const NAN_SAMPLE = / Nan$/gm;
+
 /**
  * `/metrics` in Prometheus' text format (prom-client's registry): the router's per-app and
  * per-Release counts, read from the router at each scrape (it keeps them; nothing is lost between
@@ -140,7 +142,9 @@ export class Metrics {
   /** The whole exposition, with the router's counts read now. */
   async text(): Promise<string> {
     await this.readRouter();
-    return this.registry.metrics();
+    // prom-client 15 writes a NaN sample (the event-loop lag before its first measurement, in a
+    // server scraped right after it started) as "Nan"; the text format and OpenMetrics spell it NaN.
+    return (await this.registry.metrics()).replace(NAN_SAMPLE, " NaN");
   }
 
   close(): void {
