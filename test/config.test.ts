@@ -75,6 +75,8 @@ test("a Procfile + package.json app resolves with defaults", async () => {
   });
   const config = await loadAppConfig(dir);
   assert.equal(config.buildCommand, "npm ci && npm run build");
+  assert.deepEqual(config.defaultBuild, { install: "npm ci", runBuildScript: true });
+  assert.equal(config.buildCache, true);
   assert.deepEqual(
     config.processes.map((p) => [p.name, p.quantity]),
     [
@@ -92,6 +94,22 @@ test("a Procfile + package.json app resolves with defaults", async () => {
   assert.equal(config.strategy, "preboot");
   assert.deepEqual({ ...config.timeouts }, { drainMs: 30_000, stopMs: 10_000, bootMs: 60_000, releaseMs: 300_000 });
   assert.equal(config.keepReleases, 5);
+});
+
+test("baton.buildCache turns the build cache off; baton.build leaves no default build to cache", () => {
+  const procfile = parseProcfile("web: node server.js\n").processes;
+  const packageJson = { name: "x", scripts: {} };
+  const off = resolveConfig({ procfile, packageJson, appJson: { baton: { buildCache: false } } });
+  assert.equal(off.buildCache, false);
+  assert.deepEqual(off.defaultBuild, { install: "npm install", runBuildScript: false });
+  const own = resolveConfig({ procfile, packageJson, appJson: { baton: { build: "make" } } });
+  assert.equal(own.buildCommand, "make");
+  assert.equal(own.defaultBuild, undefined);
+  const { problems } = parseAppJson(JSON.stringify({ baton: { buildCache: "no" } }));
+  assert.match(
+    problems.map((p) => `${p.key}: ${p.message}`).join("\n"),
+    /baton\.buildCache: .*(true or false|boolean)/,
+  );
 });
 
 test("a worker-only app has no health checks; formation scales it", () => {

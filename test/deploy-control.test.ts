@@ -3,7 +3,7 @@
 // (test/deploy-e2e.test.ts drives the same through the CLI and `baton server` under load.)
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createLogger } from "../src/core/log.js";
@@ -334,5 +334,69 @@ describe("control plane", () => {
       plane.ps("bad").map((i) => i.pid),
       live,
     );
+  });
+  test("build cache: the same package.json and lockfile link the previous release's node_modules instead of installing", async () => {
+    const dir = writeApp(join(home, "src-cache"), {});
+    const writePackage = (version: string, scripts: Record<string, string> = {}) => {
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "cached", version, private: true, scripts }));
+      writeFileSync(
+        join(dir, "package-lock.json"),
+        JSON.stringify({
+          name: "cached",
+          version,
+          lockfileVersion: 3,
+          requires: true,
+          packages: { "": { name: "cached", version } },
+        }),
+      );
+    };
+    const build = (d: DeployRecord) => {
+      const step = store.listSteps(d.id).find((x) => x.name === "build");
+      assert.equal(step?.status, "succeeded", JSON.stringify(step));
+      return step as NonNullable<typeof step> & {
+        details: { command: string; dependencies?: { key?: string; reusedFrom?: number; uncachable?: string } };
+      };
+    };
+    writePackage("1.0.0");
+    const first = await deploy("cache", "deploy", { source: { dir } });
+    assert.equal(first.status, "succeeded");
+    const firstBuild = build(first);
+    assert.equal(firstBuild.details.command, "npm ci");
+    assert.match(firstBuild.details.dependencies?.key ?? "", /^[0-9a-f]{64}$/);
+    assert.equal(firstBuild.details.dependencies?.reusedFrom, undefined);
+    // What an install would have left there, and a build tool's cache that must not be shared.
+    const v1 = store.getRelease("cache", first.version as number)?.path as string;
+    mkdirSync(join(v1, "node_modules/dep"), { recursive: true });
+    mkdirSync(join(v1, "node_modules/.cache"), { recursive: true });
+    writeFileSync(join(v1, "node_modules/dep/index.js"), "module.exports = 1;\n");
+    writeFileSync(join(v1, "node_modules/.cache/state"), "v1\n");
+
+    const second = await deploy("cache", "deploy", { source: { dir } });
+    assert.equal(second.status, "succeeded");
+    const secondBuild = build(second);
+    assert.equal(secondBuild.details.dependencies?.reusedFrom, first.version);
+    assert.equal(secondBuild.details.dependencies?.key, firstBuild.details.dependencies?.key);
+    assert.equal(secondBuild.details.command, "", "npm ci ran although nothing it reads changed");
+    assert.match(secondBuild.output, /dependencies unchanged since v\d+/);
+    const v2 = store.getRelease("cache", second.version as number)?.path as string;
+    assert.equal(
+      statSync(join(v2, "node_modules/dep/index.js")).ino,
+      statSync(join(v1, "node_modules/dep/index.js")).ino,
+      "node_modules was not linked",
+    );
+    assert.equal(existsSync(join(v2, "node_modules/.cache")), false, "a build cache was shared between releases");
+    assert.equal((await get("cache", "/env")).release, `v${second.version}`);
+
+    // A changed lockfile installs again; so does a package with an install script, every time.
+    writePackage("1.0.1");
+    const third = build(await deploy("cache", "deploy", { source: { dir } }));
+    assert.equal(third.details.command, "npm ci");
+    assert.equal(third.details.dependencies?.reusedFrom, undefined);
+    writePackage("1.0.1", { postinstall: "node -e 0" });
+    for (let i = 0; i < 2; i++) {
+      const scripted = build(await deploy("cache", "deploy", { source: { dir } }));
+      assert.equal(scripted.details.command, "npm ci");
+      assert.match(scripted.details.dependencies?.uncachable ?? "", /postinstall/);
+    }
   });
 });

@@ -33,6 +33,8 @@ export type DeployStrategy = "preboot" | "rolling" | "canary";
 export interface BatonUserConfig {
   /** Build command; defaults from package.json. */
   build?: string;
+  /** Reuse an earlier Release's node_modules when its install inputs are the same (default true). */
+  buildCache?: boolean;
   strategy?: DeployStrategy;
   /** `paths` items: "/path", "POST /path", or { method, path, body } for handlers GETs never reach. */
   warmup?: { paths: Array<string | WarmupRequestUser>; count?: number; concurrency?: number };
@@ -162,6 +164,7 @@ const TOP_KEYS = [
 ];
 const BATON_KEYS = [
   "build",
+  "buildCache",
   "strategy",
   "warmup",
   "smoke",
@@ -499,6 +502,7 @@ class Checker {
     this.optional(value, "bootTimeoutMs", key, out, (v, k) => this.int(v, k, 1_000, 3_600_000));
     this.optional(value, "releaseTimeoutMs", key, out, (v, k) => this.int(v, k, 1_000, 86_400_000));
     this.optional(value, "keepReleases", key, out, (v, k) => this.int(v, k, 1, 100));
+    this.optional(value, "buildCache", key, out, (v, k) => this.boolean(v, k));
     this.optional(value, "migrations", key, out, (v, k) => this.migrations(v, k));
     this.optional(value, "singleton", key, out, (v, k) => {
       if (!Array.isArray(v)) {

@@ -79,6 +79,14 @@ export interface ResolvedConfig {
   readonly releaseCommand: string | undefined;
   /** Build command; undefined when there is nothing to build. */
   readonly buildCommand: string | undefined;
+  /**
+   * The parts of the default build (no baton.build, a package.json): the install, which a deploy
+   * skips when the dependencies are an earlier Release's (deploy/build-cache.ts), and whether
+   * `npm run build` follows it. Undefined with a baton.build of the app's own.
+   */
+  readonly defaultBuild: { readonly install: string; readonly runBuildScript: boolean } | undefined;
+  /** baton.buildCache (default true). */
+  readonly buildCache: boolean;
   readonly predeployCommand: string | undefined;
   readonly postdeployCommand: string | undefined;
   /** Web startup/readiness checks; empty when the Procfile has no `web` type. */
@@ -232,6 +240,9 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     processes,
     releaseCommand: release?.command,
     buildCommand: baton.build ?? defaultBuild(input.packageJson, input.hasLockfile ?? false),
+    defaultBuild:
+      baton.build === undefined ? defaultBuildParts(input.packageJson, input.hasLockfile ?? false) : undefined,
+    buildCache: baton.buildCache ?? true,
     predeployCommand: app.scripts?.dokku?.predeploy,
     postdeployCommand: app.scripts?.dokku?.postdeploy ?? app.scripts?.postdeploy,
     readiness,
@@ -374,11 +385,24 @@ function warmupRequest(entry: string | WarmupRequestUser): WarmupRequest {
 
 /** `npm ci` with a lockfile else `npm install`, then `npm run build` when there is a build script. */
 export function defaultBuild(packageJson: PackageJsonLike | undefined, hasLockfile: boolean): string | undefined {
+  const parts = defaultBuildParts(packageJson, hasLockfile);
+  if (parts === undefined) return undefined;
+  return parts.runBuildScript ? `${parts.install} && ${BUILD_SCRIPT}` : parts.install;
+}
+
+/** The command that runs package.json's build script. */
+export const BUILD_SCRIPT = "npm run build";
+
+function defaultBuildParts(
+  packageJson: PackageJsonLike | undefined,
+  hasLockfile: boolean,
+): { install: string; runBuildScript: boolean } | undefined {
   if (packageJson === undefined) return undefined;
-  const steps = [hasLockfile ? "npm ci" : "npm install"];
   const scripts = packageJson.scripts;
-  if (typeof scripts === "object" && scripts !== null && typeof scripts.build === "string") steps.push("npm run build");
-  return steps.join(" && ");
+  return {
+    install: hasLockfile ? "npm ci" : "npm install",
+    runBuildScript: typeof scripts === "object" && scripts !== null && typeof scripts.build === "string",
+  };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -122,7 +122,10 @@ export class Pipeline {
         this.steps.skip("build", `the code of ${staged.source.replace(/^rollback to /, "")} is already built`);
       else if (config.buildCommand === undefined)
         this.steps.skip("build", "no build command (no package.json, no baton.build)");
-      else await this.steps.run("build", (ctx) => buildRelease(staged, config, env, ctx, this.deps.appUser));
+      else
+        await this.steps.run("build", (ctx) =>
+          buildRelease(staged, config, env, ctx, this.deps.appUser, this.deps.store),
+        );
 
       const hookMs = config.timeouts.releaseMs;
       if (config.predeployCommand === undefined)

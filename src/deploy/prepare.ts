@@ -1,15 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { loadAppConfig } from "../config/load.js";
-import type { ResolvedConfig } from "../config/resolve.js";
+import { BUILD_SCRIPT, type ResolvedConfig } from "../config/resolve.js";
 import { diskFullError, freeBytes } from "../core/disk-full.js";
 import { BatonError } from "../core/errors.js";
 import { failpoint } from "../core/failpoint.js";
-import type { DeployRecord, ReleaseRecord } from "../store/store.js";
+import type { DeployRecord, ReleaseRecord, Store } from "../store/store.js";
 import { runCommand } from "../supervisor/command.js";
 import type { AppUser } from "../supervisor/run-as.js";
 import { giveReleaseTo } from "./app-user-home.js";
+import { dependencyInputs, linkDependencies, releaseBuiltWith } from "./build-cache.js";
 import { appPaths } from "./paths.js";
 import type { PipelineDeps } from "./pipeline.js";
 import { describeSource, type StageSource, stageSource } from "./stage.js";
@@ -195,14 +196,47 @@ function configSource(request: Record<string, unknown>): string {
     .join(", ");
 }
 
+/**
+ * The `build` step. With the default build, the install is skipped when an earlier Release that
+ * is still on disk was built from the same dependency inputs (build-cache.ts): its node_modules is
+ * linked instead, and only `npm run build` runs, if there is one. Every build records its inputs'
+ * key so that a later one can find it.
+ */
 export async function buildRelease(
   release: ReleaseRecord,
   config: ResolvedConfig,
   env: Record<string, string>,
   ctx: StepContext,
   user?: AppUser,
+  store?: Store,
 ): Promise<StepOutcome> {
-  const command = config.buildCommand ?? "";
+  let command = config.buildCommand ?? "";
+  let dependencies: Record<string, unknown> | undefined;
+  if (config.defaultBuild !== undefined && store !== undefined) {
+    const inputs = await dependencyInputs(release.path, env);
+    dependencies = { ...inputs };
+    const from =
+      "key" in inputs && config.buildCache
+        ? releaseBuiltWith(store, release.app, inputs.key, release.version)
+        : undefined;
+    if ("uncachable" in inputs && config.buildCache) ctx.output(`build cache not used: ${inputs.uncachable}\n`);
+    if (from !== undefined) {
+      const started = Date.now();
+      if (await linkDependencies(from.path, release.path, env, BUILD_NICENESS, user)) {
+        ctx.output(
+          `dependencies unchanged since v${from.version} (package.json, lockfile, .npmrc, node, npm settings): ` +
+            `its node_modules linked in ${Date.now() - started} ms instead of \`${config.defaultBuild.install}\`\n`,
+        );
+        dependencies.reusedFrom = from.version;
+        command = config.defaultBuild.runBuildScript ? BUILD_SCRIPT : "";
+      } else {
+        // Whatever half-linked tree is there must not meet `npm install`, which would keep it.
+        await rm(join(release.path, "node_modules"), { recursive: true, force: true });
+        ctx.output(`linking the node_modules of v${from.version} failed; installing instead\n`);
+      }
+    }
+  }
+  if (command === "") return { details: { command, ms: 0, dependencies } };
   ctx.output(`$ ${command}\n`);
   let tail = "";
   const result = await runCommand({
@@ -240,5 +274,5 @@ export async function buildRelease(
       },
     );
   }
-  return { details: { command, ms: result.ms } };
+  return { details: { command, ms: result.ms, ...(dependencies === undefined ? {} : { dependencies }) } };
 }
