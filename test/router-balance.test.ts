@@ -128,6 +128,8 @@ describe("router: balancing, canary weights, counts", () => {
       "the prepared release has stats before it took a user's request",
     );
     assert.equal(await activeId(), activeBefore, "prepare changed routing");
+    const shop = async () => (await router.client.table()).apps.find((x) => x.name === "shop");
+    assert.equal((await shop())?.prepared?.id, "p-warm");
 
     // A host that is not a prepared pool's, an app's domain, or a second pool's host is refused.
     await assert.rejects(
@@ -145,6 +147,7 @@ describe("router: balancing, canary weights, counts", () => {
       1, // the /connections question's own connection
       "the swap opened new connections instead of promoting the prepared pool",
     );
+    assert.equal((await shop())?.prepared, null, "the swap left the pool prepared");
     const stale = await http(router.port, "/id", { headers: { host: warmupHost } });
     assert.equal(stale.status, 404, "the warm-up host still routes after the swap");
     if (previous !== null) await router.client.drain(previous.id, { timeoutMs: 1_000 });

@@ -52,6 +52,25 @@ describe("router with --workers 2 (one admin API, two proxy processes)", () => {
     for (let i = 0; i < 20; i++) assert.equal((await http(router.port, "/id")).status, 200);
   });
 
+  test("a prepared Pool's warm-up host routes to it on every worker; the swap takes it, users never saw it", async () => {
+    const warmupHost = "warmup-cluster.baton.invalid";
+    const active = (await router.client.table()).apps.find((a) => a.name === "shop")?.active;
+    const next = active?.release === "v2" ? v1 : v2;
+    const nextIds = new Set(next.map((u) => u.id));
+    const prepared = await router.client.prepare("shop", pool("c-prepared", "v3", next), warmupHost);
+    assert.equal(prepared.warmupHost, warmupHost);
+    assert.equal((await router.client.table()).apps.find((a) => a.name === "shop")?.prepared?.id, "c-prepared");
+    // New connections land on either worker: each must route the warm-up host, and users elsewhere.
+    for (let i = 0; i < 20; i++) {
+      assert.ok(nextIds.has((await http(router.port, "/id", { headers: { host: warmupHost } })).body));
+      assert.ok(!nextIds.has((await http(router.port, "/id")).body), "a user's request reached the prepared pool");
+    }
+    const { previous } = await router.client.swap("shop", pool("c-prepared", "v3", next));
+    if (previous !== null) await router.client.drain(previous.id, { timeoutMs: 5_000 });
+    for (let i = 0; i < 20; i++) assert.ok(nextIds.has((await http(router.port, "/id")).body));
+    assert.equal((await router.client.table()).apps.find((a) => a.name === "shop")?.prepared, null);
+  });
+
   test("a worker that dies is replaced and given the current table", async () => {
     const workersOf = (pid: number) =>
       execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })

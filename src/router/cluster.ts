@@ -222,6 +222,8 @@ export class ClusterOps implements RouterOps {
       }
     };
     for (const app of mine.apps) {
+      // Only the workers prepare (they carry the traffic): show the first one's.
+      app.prepared = theirs[0]?.apps.find((a) => a.name === app.name)?.prepared ?? null;
       overlay(app.active);
       overlay(app.canary?.pool);
       app.heldNow = theirs.reduce((n, d) => n + (d.apps.find((a) => a.name === app.name)?.heldNow ?? 0), 0);

@@ -20,6 +20,8 @@ export interface PoolDescription extends Omit<PoolSpec, "targets"> {
 export interface AppDescription extends AppRouteSpec {
   active: PoolDescription | null;
   canary: { pool: PoolDescription; weight: number; sticky: boolean } | null;
+  /** The Pool a deploy prepared for its switch (routing no user yet), or null. */
+  prepared: PoolDescription | null;
   heldNow: number;
 }
 
@@ -131,6 +133,7 @@ export class LocalOps implements RouterOps {
         active: app.active?.describe() ?? null,
         canary:
           app.canary === null ? null : { pool: app.canary.describe(), weight: app.canaryWeight, sticky: app.sticky },
+        prepared: app.prepared?.describe() ?? null,
         heldNow: app.hold.size,
       })),
       draining: [...this.table.handedBack.entries()].map(([id, { app, pool }]) => ({ id, app, pool: pool.describe() })),
