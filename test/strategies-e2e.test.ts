@@ -136,10 +136,16 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
     "rolling: 4 instances in batches of 1, each share near its weight, no failed request",
     explained(async () => {
       // Each new instance takes 1.5 s to listen, so every batch holds its weight long enough to measure.
+      // Each batch warms up, half of it through the router to that batch's instances.
       const dir = variant(
         "v2",
         { bootDelayMs: 1_500 },
-        { strategy: "rolling", rolling: { maxSurge: 1, maxUnavailable: 0 }, bakeMs: 0 },
+        {
+          strategy: "rolling",
+          rolling: { maxSurge: 1, maxUnavailable: 0 },
+          bakeMs: 0,
+          warmup: { paths: ["/"], count: 10, concurrency: 2 },
+        },
         4,
       );
       const { result, json, from, to } = await deploy(dir);
@@ -154,6 +160,15 @@ describe("strategies end to end: rolling, canary, automatic and instant rollback
         [25, 50, 75, 100],
       );
       for (const b of batches.slice(0, -1)) assertShare(b.share, b.served, b.weight as number, `batch ${b.batch}`);
+      // Half of each batch's warm-up went through the router, to that batch's one new instance.
+      const routed = batches.map(
+        (b) => (b.warmup as { throughRouter?: { requests: number; failed: number } }).throughRouter,
+      );
+      assert.deepEqual(
+        routed.map((r) => [r?.requests, r?.failed]),
+        batches.map(() => [5, 0]),
+        JSON.stringify(batches.map((b) => b.warmup)),
+      );
       const window = failedIn(from, to);
       assert.equal(window.failed, 0, `failed during the rolling deploy: ${JSON.stringify(window.failures)}`);
       const s = await status();

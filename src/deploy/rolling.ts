@@ -20,6 +20,8 @@ export interface RollingResult {
     /** Requests each Release served while this batch's weight held, and the new one's share of them. */
     served?: Record<string, number>;
     share?: number | null;
+    /** The batch's warm-up (warm()'s details), when app.json has one. */
+    warmup?: Record<string, unknown>;
     ms: number;
   }>;
 }
@@ -97,7 +99,18 @@ export async function rollOut(host: RolloutHost, web: ResolvedProcess, quantity:
         },
         host.booted.length + 1,
       );
-      if (config.warmup !== undefined) await warm(fresh, config.warmup);
+      let warmup: Record<string, unknown> | undefined;
+      if (config.warmup !== undefined) {
+        // The batch's own instances, prepared so that half of their warm-up goes through the
+        // router (see warm()); the batch Pool prepared below takes their connections over.
+        const batchOnly = poolOf(
+          `${base}-b${batch}-warmup`,
+          release,
+          fresh.map((b) => b.record),
+        );
+        const prepared = await traffic.prepare(app, batchOnly, { warmup: true }).catch(() => ({ warmup: undefined }));
+        warmup = await warm(fresh, config.warmup, prepared.warmup);
+      }
       if (config.smoke.length > 0) await smoke(fresh, config.smoke);
       checkStillRunning(fresh);
       for (const b of fresh) instances.keepAlive(b.record.id);
@@ -121,6 +134,7 @@ export async function rollOut(host: RolloutHost, web: ResolvedProcess, quantity:
         started: fresh.length,
         stopped: first + (last ? 0 : leaving),
         weight,
+        ...(warmup === undefined ? {} : { warmup }),
         ms: Date.now() - started,
       };
       batches.push(entry);
