@@ -131,12 +131,17 @@ describe("router: balancing, canary weights, counts", () => {
     const shop = async () => (await router.client.table()).apps.find((x) => x.name === "shop");
     assert.equal((await shop())?.prepared?.id, "p-warm");
 
-    // A host that is not a prepared pool's, an app's domain, or a second pool's host is refused.
+    // Only a name under baton.invalid (which no app can serve) is a warm-up host.
     await assert.rejects(
       router.client.prepare("shop", pool("p-other", "v5", [d]), "shop.test"),
-      /domain an app serves/,
+      /under baton\.invalid/,
     );
-    await assert.rejects(router.client.prepare("shop", pool("p-other", "v5", [d]), "not a host!"), /not a host name/);
+    await assert.rejects(
+      router.client.prepare("shop", pool("p-other", "v5", [d]), "not a host!"),
+      /under baton\.invalid/,
+    );
+    // Again with the same pool and host: fine (it only opens connections).
+    assert.equal((await router.client.prepare("shop", pool("p-warm", "v4", [d]), warmupHost)).warmupHost, warmupHost);
 
     // Promoted by the swap: the same connections serve users; the warm-up host no longer routes.
     const connectionsBefore = Number((await http(d.port, "/connections")).body);

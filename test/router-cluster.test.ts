@@ -69,6 +69,10 @@ describe("router with --workers 2 (one admin API, two proxy processes)", () => {
     if (previous !== null) await router.client.drain(previous.id, { timeoutMs: 5_000 });
     for (let i = 0; i < 20; i++) assert.ok(nextIds.has((await http(router.port, "/id")).body));
     assert.equal((await router.client.table()).apps.find((a) => a.name === "shop")?.prepared, null);
+    // Now a name no Pool has: the router's own 404, never the default app (which shop is).
+    const stale = await http(router.port, "/id", { headers: { host: warmupHost } });
+    assert.equal(stale.status, 404);
+    assert.equal(stale.headers["x-baton-error"], "BATON_ROUTER_NO_APP");
   });
 
   test("a worker that dies is replaced and given the current table", async () => {

@@ -1,14 +1,10 @@
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { Store } from "../store/store.js";
 import { runCommand } from "../supervisor/command.js";
 import type { AppUser } from "../supervisor/run-as.js";
-
-const run = promisify(execFile);
 
 /** Files whose bytes decide what `npm ci` or `npm install` puts in node_modules. */
 const INPUT_FILES = ["package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"];
@@ -16,13 +12,35 @@ const INPUT_FILES = ["package.json", "package-lock.json", "npm-shrinkwrap.json",
 const INSTALL_SCRIPTS = ["preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare"];
 const DEPENDENCY_FIELDS = ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"];
 /** Dependency specs that point into the source tree, which changes with every Release. */
-const LOCAL_SPEC = /^(file:|link:|\.{1,2}\/|\/|~\/)/;
+const LOCAL_SPEC = /^(file:|link:|\.{1,2}\/|\/|~\/)|\.(tgz|tar\.gz|tar)$/;
 /** Environment variables npm reads (NODE_ENV decides whether devDependencies are installed). */
 const NPM_ENV = /^(NODE_ENV|npm_config_.+|NPM_CONFIG_.+)$/;
 /** How many of the app's latest deploys are searched for a build with the same inputs. */
 const SEARCH_DEPLOYS = 20;
 /** What the Node.js that runs the build is: its native modules are built for it. */
 const NODE_IDENTITY = "process.version+' '+process.platform+' '+process.arch+' abi '+process.versions.modules";
+
+function localOverride(overrides: unknown): boolean {
+  if (typeof overrides === "string") return LOCAL_SPEC.test(overrides) || overrides.startsWith("$");
+  if (typeof overrides !== "object" || overrides === null) return false;
+  return Object.values(overrides).some(localOverride);
+}
+
+/** The first package the lockfile marks as running an install script, if any. */
+async function installScriptIn(dir: string): Promise<string | undefined> {
+  for (const name of ["npm-shrinkwrap.json", "package-lock.json"]) {
+    const text = await readFile(join(dir, name), "utf8").catch(() => undefined);
+    if (text === undefined) continue;
+    try {
+      const packages = (JSON.parse(text) as { packages?: Record<string, { hasInstallScript?: boolean }> }).packages;
+      const found = Object.entries(packages ?? {}).find(([path, p]) => path !== "" && p?.hasInstallScript === true);
+      return found === undefined ? undefined : found[0].replace(/^.*node_modules\//, "");
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
 
 export type DependencyInputs = { key: string } | { uncachable: string };
 
@@ -33,7 +51,11 @@ export type DependencyInputs = { key: string } | { uncachable: string };
  * from npm, so the second can link the first's. Uncachable when the root package runs scripts on
  * install, has workspaces or depends on a path in the source: their result can change with any file.
  */
-export async function dependencyInputs(dir: string, env: Record<string, string>): Promise<DependencyInputs> {
+export async function dependencyInputs(
+  dir: string,
+  env: Record<string, string>,
+  user?: AppUser,
+): Promise<DependencyInputs> {
   const hash = createHash("sha256");
   for (const name of INPUT_FILES) {
     const bytes = await readFile(join(dir, name)).catch(() => undefined);
@@ -57,12 +79,22 @@ export async function dependencyInputs(dir: string, env: Record<string, string>)
         return { uncachable: `dependency "${name}" is a path in the source (${spec})` };
     }
   }
-  try {
-    const { stdout } = await run("node", ["-p", NODE_IDENTITY], { cwd: dir, env, timeout: 10_000 });
-    hash.update(`node\0${stdout.trim()}\0`);
-  } catch {
-    return { uncachable: "no node on the build's PATH answered" };
-  }
+  if (localOverride(pkg.overrides)) return { uncachable: "package.json overrides a dependency with a path" };
+  // A dependency's own install script may read the app's files (prisma's client generates from
+  // the app's schema): its output is not a function of the lockfile.
+  const scripted = await installScriptIn(dir);
+  if (scripted !== undefined) return { uncachable: `dependency "${scripted}" runs an install script` };
+  // Asked as the app's user, without NODE_OPTIONS (which may --require the app's own code).
+  const { NODE_OPTIONS: _, ...nodeEnv } = env;
+  const identity = await runCommand({
+    command: `node -p "${NODE_IDENTITY}"`,
+    cwd: dir,
+    env: nodeEnv,
+    timeoutMs: 10_000,
+    user,
+  });
+  if (identity.code !== 0) return { uncachable: "no node on the build's PATH answered" };
+  hash.update(`node\0${identity.output.trim()}\0`);
   for (const name of Object.keys(env)
     .filter((n) => NPM_ENV.test(n))
     .sort())
@@ -93,10 +125,11 @@ export function releaseBuiltWith(
 }
 
 /**
- * Give the new Release `to` the node_modules of `from`: hard links (a copy across file systems),
- * so it costs metadata, not a download. Build tools' caches (node_modules/.cache) are not shared:
- * each Release's build writes its own. A lockfile the earlier install wrote comes too when the
- * source has none, as the install would have written it. False when it did not work.
+ * Give the new Release `to` a copy of the node_modules of `from` (a reflink where the file system
+ * has them): a local copy, not a download. A copy, not hard links: the new Release's build may
+ * write into node_modules, and the live Release (and the rollback target) must not see it. Build
+ * tools' caches (node_modules/.cache) are left out. A lockfile the earlier install wrote comes too
+ * when the source has none, as the install would have written it. False when it did not work.
  */
 export async function linkDependencies(
   from: string,
@@ -107,8 +140,9 @@ export async function linkDependencies(
 ): Promise<boolean> {
   const script = [
     "set -e",
+    'rm -rf "$TO/node_modules"',
     'if [ -d "$FROM/node_modules" ]; then',
-    '  cp -al "$FROM/node_modules" "$TO/node_modules" 2>/dev/null || { rm -rf "$TO/node_modules"; cp -a "$FROM/node_modules" "$TO/node_modules"; }',
+    '  cp -a --reflink=auto "$FROM/node_modules" "$TO/node_modules"',
     '  rm -rf "$TO/node_modules/.cache"',
     "fi",
     'if [ ! -e "$TO/package-lock.json" ] && [ ! -e "$TO/npm-shrinkwrap.json" ] && [ -e "$FROM/package-lock.json" ]; then',

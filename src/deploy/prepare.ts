@@ -199,7 +199,7 @@ function configSource(request: Record<string, unknown>): string {
 /**
  * The `build` step. With the default build, the install is skipped when an earlier Release that
  * is still on disk was built from the same dependency inputs (build-cache.ts): its node_modules is
- * linked instead, and only `npm run build` runs, if there is one. Every build records its inputs'
+ * copied instead, and only `npm run build` runs, if there is one. Every build records its inputs'
  * key so that a later one can find it.
  */
 export async function buildRelease(
@@ -213,7 +213,7 @@ export async function buildRelease(
   let command = config.buildCommand ?? "";
   let dependencies: Record<string, unknown> | undefined;
   if (config.defaultBuild !== undefined && store !== undefined) {
-    const inputs = await dependencyInputs(release.path, env);
+    const inputs = await dependencyInputs(release.path, env, user);
     dependencies = { ...inputs };
     const from =
       "key" in inputs && config.buildCache
@@ -225,14 +225,14 @@ export async function buildRelease(
       if (await linkDependencies(from.path, release.path, env, BUILD_NICENESS, user)) {
         ctx.output(
           `dependencies unchanged since v${from.version} (package.json, lockfile, .npmrc, node, npm settings): ` +
-            `its node_modules linked in ${Date.now() - started} ms instead of \`${config.defaultBuild.install}\`\n`,
+            `its node_modules copied in ${Date.now() - started} ms instead of \`${config.defaultBuild.install}\`\n`,
         );
         dependencies.reusedFrom = from.version;
         command = config.defaultBuild.runBuildScript ? BUILD_SCRIPT : "";
       } else {
-        // Whatever half-linked tree is there must not meet `npm install`, which would keep it.
+        // Whatever half-copied tree is there must not meet `npm install`, which would keep it.
         await rm(join(release.path, "node_modules"), { recursive: true, force: true });
-        ctx.output(`linking the node_modules of v${from.version} failed; installing instead\n`);
+        ctx.output(`copying the node_modules of v${from.version} failed; installing instead\n`);
       }
     }
   }

@@ -73,6 +73,8 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
         const removed = await traffic.setCanary(deploy.app, null, 0);
         if (removed !== null) await traffic.drain(removed.id, { timeoutMs: 10_000 }).catch(() => undefined);
       }
+      // And the Pool it prepared for its switch, with its warm-up host.
+      await traffic.unprepare(deploy.app).catch(() => undefined);
       await rollBackUnswitched(deps, deploy);
       report.rolledBack.push(deploy.id);
     }

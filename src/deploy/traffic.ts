@@ -5,6 +5,7 @@ import type { DrainReport } from "../router/drain.js";
 import type { TableDescription } from "../router/ops.js";
 import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
+import { WARMUP_DOMAIN } from "../router/table.js";
 
 /**
  * What the pipeline needs from whatever moves traffic: baton's router today, a fleet load
@@ -79,7 +80,7 @@ export function drainHandedBack(traffic: TrafficDriver, poolId: string, drainMs:
   return traffic.drain(poolId, { timeoutMs: drainMs, streamCloseWindowMs: STREAM_CLOSE_WINDOW_MS });
 }
 
-const warmupHostName = (): string => `warmup-${randomBytes(12).toString("hex")}.baton.invalid`;
+const warmupHostName = (): string => `warmup-${randomBytes(12).toString("hex")}${WARMUP_DOMAIN}`;
 
 /** Reach a listener on a wildcard address through loopback; a named address as it is. */
 function loopbackFor(host: string): string {

@@ -33,6 +33,9 @@ export const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0
  * Every change goes through a method here, so `onChange` (which persists the snapshot) sees all.
  * Pools taken out of service are kept in `handedBack` until their caller drains them.
  */
+/** Warm-up hosts (prepare()) are names under this domain, which no DNS resolves (RFC 2606). */
+export const WARMUP_DOMAIN = ".baton.invalid";
+
 export class RoutingTable {
   readonly apps = new Map<string, AppRoute>();
   private readonly byHost = new Map<string, AppRoute>();
@@ -55,11 +58,9 @@ export class RoutingTable {
       const host = hostOnly(hostHeader);
       const exact = this.byHost.get(host);
       if (exact !== undefined) return exact;
-      // Only while a deploy warms a prepared Pool through the router (see prepare()).
-      if (this.warmupRoutes.size > 0) {
-        const warmup = this.warmupRoutes.get(host);
-        if (warmup !== undefined) return warmup;
-      }
+      // A warm-up host reaches its prepared Pool or nothing: never an app's wildcard or the
+      // default app (after a router restart, which forgets prepared Pools, say).
+      if (host.endsWith(WARMUP_DOMAIN)) return this.warmupRoutes.get(host);
       for (const [suffix, app] of this.wildcards) if (host.endsWith(suffix)) return app;
     }
     return this.defaultApp;
@@ -184,9 +185,12 @@ export class RoutingTable {
    */
   prepare(name: string, spec: PoolSpec, warmupHost?: string): { connections: number; warmupHost: string | null } {
     const app = this.app(name);
-    if (warmupHost !== undefined) this.checkWarmupHost(warmupHost);
+    // Already routed (a canary about to be promoted): only its connections, nothing to prepare.
+    const routed = [app.active, app.canary].find((p) => p?.id === spec.id);
+    if (routed !== undefined && routed !== null) return { connections: this.preconnect(app, routed), warmupHost: null };
+    if (warmupHost !== undefined) this.checkWarmupHost(app, warmupHost);
     let pool = app.prepared;
-    if (pool === null || pool.id !== spec.id) {
+    if (pool === null || !sameTargets(pool, spec)) {
       pool = this.buildPool(name, spec);
       const replaced = app.prepared;
       this.clearWarmupHost(app);
@@ -200,12 +204,17 @@ export class RoutingTable {
       this.warmupRoutes.set(warmupHost, route);
       app.warmupHost = warmupHost;
     }
+    return { connections: this.preconnect(app, pool), warmupHost: app.warmupHost };
+  }
+
+  /** Connections for the app's load spread over `pool`'s Targets, doubled for headroom. */
+  private preconnect(app: AppRoute, pool: Pool): number {
     let inFlight = 0;
     for (const p of [app.active, app.canary]) for (const t of p?.targets ?? []) inFlight += t.inFlight;
-    const perTarget = Math.max(2, Math.ceil((2 * inFlight) / pool.targets.length));
+    const perTarget = Math.max(2, Math.ceil((2 * inFlight) / Math.max(1, pool.targets.length)));
     let opened = 0;
     for (const t of pool.targets) opened += t.preconnect(perTarget);
-    return { connections: opened, warmupHost: app.warmupHost };
+    return opened;
   }
 
   /**
@@ -225,10 +234,10 @@ export class RoutingTable {
     return pool;
   }
 
-  /** The prepared Pool when it is the one `spec` names, taken out of preparation to be routed. */
+  /** The prepared Pool when it is the one `spec` describes, taken out of preparation to be routed. */
   private takePrepared(app: AppRoute, spec: PoolSpec): Pool | undefined {
     const pool = app.prepared;
-    if (pool === null || pool.id !== spec.id) return undefined;
+    if (pool === null || !sameTargets(pool, spec)) return undefined;
     this.clearWarmupHost(app);
     app.prepared = null;
     return pool;
@@ -239,14 +248,12 @@ export class RoutingTable {
     app.warmupHost = null;
   }
 
-  /** A warm-up host must be a host name no app serves, so no user's request can reach it by chance. */
-  private checkWarmupHost(host: string): void {
+  /** A warm-up host is a name under WARMUP_DOMAIN, which no app can serve, and one Pool's only. */
+  private checkWarmupHost(app: AppRoute, host: string): void {
     const problems: string[] = [];
-    if (typeof host !== "string" || !HOST_NAME.test(host) || host.startsWith("*.")) {
-      problems.push(`warmupHost "${String(host)}" is not a host name`);
-    } else if (this.byHost.has(host) || this.wildcards.some(([suffix]) => host.endsWith(suffix))) {
-      problems.push(`warmupHost "${host}" is a domain an app serves`);
-    } else if (this.warmupRoutes.has(host)) {
+    if (typeof host !== "string" || !HOST_NAME.test(host) || !host.endsWith(WARMUP_DOMAIN)) {
+      problems.push(`warmupHost "${String(host)}" must be a host name under ${WARMUP_DOMAIN.slice(1)}`);
+    } else if (this.warmupRoutes.has(host) && app.warmupHost !== host) {
       problems.push(`warmupHost "${host}" is in use by another prepared pool`);
     }
     if (problems.length > 0) {
@@ -466,4 +473,10 @@ function maintenanceProblems(m: MaintenanceSpec): string[] {
     problems.push("maintenance.retryAfterS must be an integer from 0 to 86400");
   if (m.html !== undefined && typeof m.html !== "string") problems.push("maintenance.html must be a string");
   return problems;
+}
+
+/** Whether `pool` is the Pool `spec` describes: the same id and the same Targets in order. */
+function sameTargets(pool: Pool, spec: PoolSpec): boolean {
+  if (pool.id !== spec.id || !Array.isArray(spec.targets) || pool.targets.length !== spec.targets.length) return false;
+  return pool.targets.every((t, i) => t.host === spec.targets[i]?.host && t.port === spec.targets[i]?.port);
 }

@@ -56,7 +56,9 @@ export async function warmUp(
       }
       const req = request({ host, port, path, method, agent, headers }, (res) => {
         res.resume();
-        res.once("end", () => resolve((res.statusCode ?? 500) < 500));
+        // X-Baton-Error: the router answered itself (no such warm-up host, no instance ready),
+        // so the request warmed nothing.
+        res.once("end", () => resolve((res.statusCode ?? 500) < 500 && res.headers["x-baton-error"] === undefined));
       });
       req.setTimeout(spec.timeoutMs, () => req.destroy());
       req.once("error", () => resolve(false));
