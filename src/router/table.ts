@@ -28,14 +28,14 @@ const APP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** A domain the router accepts: a lowercase host name, or a wildcard `*.` before one. */
 export const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
+/** Warm-up hosts (prepare()) are names under this domain, which no DNS resolves (RFC 2606). */
+export const WARMUP_DOMAIN = ".baton.invalid";
+
 /**
  * The routing table: apps by name and by Host, their Pools, and the Targets those Pools share.
  * Every change goes through a method here, so `onChange` (which persists the snapshot) sees all.
  * Pools taken out of service are kept in `handedBack` until their caller drains them.
  */
-/** Warm-up hosts (prepare()) are names under this domain, which no DNS resolves (RFC 2606). */
-export const WARMUP_DOMAIN = ".baton.invalid";
-
 export class RoutingTable {
   readonly apps = new Map<string, AppRoute>();
   private readonly byHost = new Map<string, AppRoute>();
@@ -310,8 +310,8 @@ export class RoutingTable {
 
   /**
    * After drain: let go of the Pool's Targets. A Target no live Pool (active, canary or prepared,
-   * of any app) uses is closed and forgotten, even if another handed-back Pool still lists it: that Pool is on
-   * its way out too, and a later Pool on the same host:port must get a fresh Target.
+   * of any app) uses is closed and forgotten, even if another handed-back Pool still lists it:
+   * that Pool is on its way out too, and a later Pool on the same host:port must get a fresh Target.
    */
   release(poolId: string): void {
     const entry = this.handedBack.get(poolId);
