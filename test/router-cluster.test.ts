@@ -92,6 +92,8 @@ describe("router with --workers 2 (one admin API, two proxy processes)", () => {
       },
       { timeoutMs: 10_000 },
     );
+    // The primary answers where the workers' shared public port listens.
+    assert.equal((await router.client.health()).host, "127.0.0.1");
     for (let i = 0; i < 20; i++) assert.equal((await http(router.port, "/id")).status, 200);
   });
 });

@@ -32,6 +32,8 @@ describe("router: restart in place", () => {
     // What bench/soak samples: the router's memory as its own process sees it.
     assert.ok((first.memory?.rssBytes ?? 0) > 0 && (first.memory?.heapUsedBytes ?? 0) > 0, JSON.stringify(first));
     assert.equal(typeof first.memory?.majorGcs, "number");
+    // Where its public port listens: what a server that adopts it sends its warm-up to.
+    assert.equal(first.host, "127.0.0.1");
     const load = new LoadRun({
       port: router.port,
       hostHeader: "shop.test",

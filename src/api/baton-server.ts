@@ -118,7 +118,7 @@ export class BatonServer {
     });
     this.plane = new ControlPlane({
       store: this.store,
-      traffic: routerDriver(this.router.client, { host: this.opts.host, port: this.router.port }),
+      traffic: routerDriver(this.router.client, { host: this.router.host, port: this.router.port }),
       home,
       log,
       appUser,

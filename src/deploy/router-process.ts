@@ -14,6 +14,8 @@ const MAIN = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 export interface RouterHandle {
   client: RouterClient;
   pid: number;
+  /** The address its public port is bound to: this server's --host, or an adopted router's own. */
+  host: string;
   port: number;
   /** The router's HTTPS port; undefined when it serves plain HTTP only. */
   httpsPort: number | undefined;
@@ -63,6 +65,7 @@ export async function ensureRouter(opts: {
     return {
       client,
       pid: running.pid,
+      host: running.host ?? opts.host,
       port: running.port,
       httpsPort: running.httpsPort ?? undefined,
       started: false,
@@ -118,7 +121,14 @@ export async function ensureRouter(opts: {
   // Started: its later exit (a restart in place, say) is not a failure to start.
   child.off("exit", onExit);
   opts.log.info("router started", { pid: health.pid, port: health.port });
-  return { client, pid: health.pid, port: health.port, httpsPort: health.httpsPort ?? undefined, started: true };
+  return {
+    client,
+    pid: health.pid,
+    host: health.host ?? opts.host,
+    port: health.port,
+    httpsPort: health.httpsPort ?? undefined,
+    started: true,
+  };
 }
 
 /**

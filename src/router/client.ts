@@ -17,6 +17,8 @@ export class RouterClient {
   health(): Promise<{
     ok: boolean;
     pid: number;
+    /** The address its public port is bound to (absent from routers before 2026-11-29). */
+    host?: string;
     port: number;
     httpsPort?: number | null;
     uptimeMs: number;

@@ -317,6 +317,7 @@ export class RouterPrimary {
       () => ({
         pid: process.pid,
         uptimeMs: Date.now() - this.startedAt,
+        host: this.options.host,
         port: this.options.port,
         httpsPort: this.options.httpsPort ?? null,
         workers: this.channels.size,

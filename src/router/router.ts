@@ -124,6 +124,7 @@ export class Router {
       () => ({
         pid: process.pid,
         uptimeMs: Date.now() - this.startedAt,
+        host: this.options.host,
         port: this.port,
         httpsPort: this.httpsPort ?? null,
         apps: this.table.apps.size,
