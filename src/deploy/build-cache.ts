@@ -48,8 +48,9 @@ export type DependencyInputs = { key: string } | { uncachable: string };
  * What an install in `dir` depends on, as one hash: the bytes of package.json, the lockfile and
  * .npmrc, the Node.js on the build's PATH (version, platform, arch, module ABI) and the variables
  * npm reads (NODE_ENV, npm_config_*). Two Releases with the same key get the same node_modules
- * from npm, so the second can link the first's. Uncachable when the root package runs scripts on
- * install, has workspaces or depends on a path in the source: their result can change with any file.
+ * from npm, so the second can copy the first's. Uncachable when the root package runs scripts on
+ * install, has workspaces or depends on a path in the source, or when a dependency runs an install
+ * script: their result can change with any file of the app.
  */
 export async function dependencyInputs(
   dir: string,
