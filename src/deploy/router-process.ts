@@ -62,14 +62,7 @@ export async function ensureRouter(opts: {
         trustedProxies: opts.trustedProxies,
       });
     }
-    return {
-      client,
-      pid: running.pid,
-      host: running.host ?? opts.host,
-      port: running.port,
-      httpsPort: running.httpsPort ?? undefined,
-      started: false,
-    };
+    return handle(client, running, opts.host, false);
   }
   const logPath = serverPaths(opts.home).routerLog;
   const log = openSync(logPath, "a", 0o600);
@@ -121,13 +114,23 @@ export async function ensureRouter(opts: {
   // Started: its later exit (a restart in place, say) is not a failure to start.
   child.off("exit", onExit);
   opts.log.info("router started", { pid: health.pid, port: health.port });
+  return handle(client, health, opts.host, true);
+}
+
+/** The handle of a router from its health answer (`host`: ours, when an older router has none). */
+function handle(
+  client: RouterClient,
+  health: Awaited<ReturnType<RouterClient["health"]>>,
+  host: string,
+  started: boolean,
+): RouterHandle {
   return {
     client,
     pid: health.pid,
-    host: health.host ?? opts.host,
+    host: health.host ?? host,
     port: health.port,
     httpsPort: health.httpsPort ?? undefined,
-    started: true,
+    started,
   };
 }
 
