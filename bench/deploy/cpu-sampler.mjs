@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 const TICK_MS = 10; // USER_HZ is 100 on every Linux this runs on
 const SAMPLE_MS = 25;
 const DISCOVER_MS = 200;
+const RECHECK_MS = 2_000;
 
 const read = (path) => {
   try {
@@ -15,9 +16,12 @@ const read = (path) => {
   }
 };
 
-/** utime + stime of a process, in ms; undefined once it is gone. */
-function cpuMs(pid) {
-  const stat = read(`/proc/${pid}/stat`);
+/**
+ * utime + stime of a process (all its threads), or of its main thread alone with `main`, in ms;
+ * undefined once it is gone.
+ */
+function cpuMs(pid, main = false) {
+  const stat = read(main ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
   if (stat === undefined) return undefined;
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -26,21 +30,36 @@ function cpuMs(pid) {
 
 /**
  * `classify(pid, argv)` names a process's class (or undefined: not tracked). Returns
- * `{ stop(), between(t0, t1) }`: CPU ms per class between two Date.now() times.
+ * `{ stop(), between(t0, t1) }`: CPU ms per class between two Date.now() times. Each class also
+ * gets a `<class> main` entry: its main thread alone (JavaScript and the event loop; the rest is
+ * V8's compiler and GC helper threads and libuv's pool), which is not to be added to the total.
  */
 export function startCpuSampler(classify) {
-  const tracked = new Map(); // pid -> { cls, last }
-  const ignored = new Set();
+  const tracked = new Map(); // pid -> { cls, cmdline, seen, last, lastMain }
+  const ignored = new Map(); // pid -> { cmdline, seen }
   const samples = []; // [time, cls, ms]
   const discover = () => {
     for (const name of readdirSync("/proc")) {
       if (!/^\d+$/.test(name)) continue;
       const pid = Number(name);
-      if (tracked.has(pid) || ignored.has(pid)) continue;
+      const known = tracked.get(pid) ?? ignored.get(pid);
+      // A child found between its fork and its exec still shows its parent's command line (an
+      // instance would count as `baton server`): a new process is classified again while it is
+      // young, if its command line changed.
+      if (known !== undefined && Date.now() - known.seen > RECHECK_MS) continue;
       const cmdline = read(`/proc/${pid}/cmdline`);
-      const cls = cmdline === undefined ? undefined : classify(pid, cmdline.split("\0").filter(Boolean));
-      if (cls === undefined) ignored.add(pid);
-      else tracked.set(pid, { cls, last: cpuMs(pid) ?? 0 });
+      if (cmdline === undefined || cmdline === known?.cmdline) continue;
+      const cls = classify(pid, cmdline.split("\0").filter(Boolean));
+      const seen = known?.seen ?? Date.now();
+      if (cls === undefined) {
+        tracked.delete(pid);
+        ignored.set(pid, { cmdline, seen });
+      } else {
+        ignored.delete(pid);
+        const entry = tracked.get(pid);
+        if (entry !== undefined) Object.assign(entry, { cls, cmdline });
+        else tracked.set(pid, { cls, cmdline, seen, last: cpuMs(pid) ?? 0, lastMain: cpuMs(pid, true) ?? 0 });
+      }
     }
   };
   const sample = () => {
@@ -51,9 +70,12 @@ export function startCpuSampler(classify) {
         tracked.delete(pid);
         continue;
       }
-      if (ms > entry.last)
-        samples.push([now, typeof entry.cls === "function" ? entry.cls() : entry.cls, ms - entry.last]);
+      const main = cpuMs(pid, true) ?? entry.lastMain;
+      const cls = typeof entry.cls === "function" ? entry.cls() : entry.cls;
+      if (ms > entry.last) samples.push([now, cls, ms - entry.last]);
+      if (main > entry.lastMain) samples.push([now, `${cls} main`, main - entry.lastMain]);
       entry.last = ms;
+      entry.lastMain = main;
     }
   };
   discover();

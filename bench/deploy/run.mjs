@@ -256,13 +256,16 @@ function processKind(pid, argv) {
   return argv.some((a) => /(^|\/)npm(-cli\.js)?$/.test(a)) ? "build" : undefined;
 }
 
-const CPU_KINDS = ["router", "server", "cli", "load", "old app", "new app", "build"];
+const CPU_KINDS = ["router", "server", "cli", "load", "old app", "new app", "new app main", "build"];
 
 /** Instances named by release become old or new relative to the deploy's own release. */
 function byRelease(cpuMs, version) {
   const out = {};
   for (const [kind, ms] of Object.entries(cpuMs)) {
-    const name = kind === `app v${version}` ? "new app" : kind.startsWith("app") ? "old app" : kind;
+    const [owner, thread] = kind.split(" main");
+    const name =
+      (owner === `app v${version}` ? "new app" : owner.startsWith("app") ? "old app" : owner) +
+      (thread === undefined ? "" : " main");
     out[name] = (out[name] ?? 0) + ms;
   }
   return out;
@@ -280,7 +283,12 @@ function cpuTable(rows) {
       name,
       median(steps.map((s) => s.ms)).toFixed(0),
       ...CPU_KINDS.map((k) => cores((c) => c[k] ?? 0).toFixed(2)),
-      cores((c) => Object.values(c).reduce((x, y) => x + y, 0)).toFixed(2),
+      // `<kind> main` is part of `<kind>` already
+      cores((c) =>
+        Object.entries(c)
+          .filter(([k]) => !k.endsWith(" main"))
+          .reduce((x, [, y]) => x + y, 0),
+      ).toFixed(2),
     ]);
   }
   const widths = out[0].map((_, c) => Math.max(...out.map((r) => r[c].length)));
