@@ -1,11 +1,11 @@
-// Warm-up traffic (src/supervisor/warmup.ts): every request sent, counted, and connections renewed
+// Warm-up traffic (src/deploy/warmup.ts): every request sent, counted, and connections renewed
 // along the way, so the code an instance optimizes during warm-up has seen connections open and
 // close, as it will at the switch when the router opens its own.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { warmUp } from "../src/supervisor/warmup.js";
+import { warmUp } from "../src/deploy/warmup.js";
 
 test("warm-up sends every request, counts the failures, and opens a new connection every 20 requests", async (t) => {
   let connections = 0;
@@ -47,4 +47,48 @@ test("warm-up sends every request, counts the failures, and opens a new connecti
     timeoutMs: 5_000,
   });
   assert.deepEqual(broken, { ok: 0, failed: 10 });
+});
+
+test("warm-up sends the Host it is given, counts the router's own answers and timeouts as failed", async (t) => {
+  const hosts = new Set<string>();
+  const server = createServer((req, res) => {
+    hosts.add(String(req.headers.host));
+    if (req.url === "/hang") return; // never answered: the request times out
+    if (req.url === "/router-said") res.setHeader("x-baton-error", "BATON_NO_ROUTE");
+    res.writeHead(200).end("ok");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const port = (server.address() as AddressInfo).port;
+  const spec = { count: 4, concurrency: 2, timeoutMs: 200 };
+
+  assert.deepEqual(await warmUp(port, { ...spec, requests: [{ method: "GET", path: "/", body: undefined }] }), {
+    ok: 4,
+    failed: 0,
+  });
+  assert.deepEqual([...hosts], [`127.0.0.1:${port}`]);
+  hosts.clear();
+  const routed = {
+    ...spec,
+    hostHeader: "shop.example",
+    requests: [{ method: "HEAD", path: "/router-said", body: undefined }],
+  };
+  assert.deepEqual(await warmUp(port, routed), { ok: 0, failed: 4 });
+  assert.deepEqual([...hosts], ["shop.example"]);
+  assert.deepEqual(await warmUp(port, { ...spec, requests: [{ method: "GET", path: "/hang", body: undefined }] }), {
+    ok: 0,
+    failed: 4,
+  });
+  // Nothing listening: every request fails at once instead of waiting for its timeout.
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const started = Date.now();
+  assert.deepEqual(
+    await warmUp(port, { ...spec, timeoutMs: 10_000, requests: [{ method: "GET", path: "/", body: undefined }] }),
+    { ok: 0, failed: 4 },
+  );
+  assert.ok(Date.now() - started < 5_000);
 });

@@ -4,9 +4,9 @@ import type { InstanceRecord, ReleaseRecord } from "../store/store.js";
 import type { Instance } from "../supervisor/instance.js";
 import { waitChecks } from "../supervisor/readiness.js";
 import { smokeTest } from "../supervisor/smoke.js";
-import { warmUp } from "../supervisor/warmup.js";
 import type { PipelineDeps } from "./pipeline.js";
 import type { WarmupRoute } from "./traffic.js";
+import { warmUp } from "./warmup.js";
 
 /** A new web instance that passed readiness, with a flag that trips if it exits afterwards. */
 export interface Booted {
