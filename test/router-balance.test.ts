@@ -119,6 +119,14 @@ describe("router: balancing, canary weights, counts", () => {
         "a user's request reached the prepared pool",
       );
     }
+    // The instance sees the app's own domain, not the private warm-up name: an app that checks
+    // Host answers warm-up as it answers users.
+    const seen = JSON.parse((await http(router.port, "/headers", { headers: { host: warmupHost } })).body) as {
+      rawHeaders: string[];
+    };
+    const header = (name: string) => seen.rawHeaders[seen.rawHeaders.findIndex((h) => h.toLowerCase() === name) + 1];
+    assert.equal(header("host"), "shop.test");
+    assert.equal(header("x-forwarded-host"), "shop.test");
     const statsAfter = await router.client.appStats("shop");
     const requests = (stats: typeof statsAfter) => stats.releases.reduce((n, r) => n + r.requests, 0);
     assert.equal(requests(statsAfter) - requests(statsBefore), 10, "warm-up requests counted in the app's stats");

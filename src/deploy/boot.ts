@@ -108,11 +108,21 @@ export function checkStillServing(instances: PipelineDeps["instances"], booted: 
 export async function warm(
   booted: readonly Booted[],
   spec: NonNullable<ResolvedConfig["warmup"]>,
-  through?: WarmupRoute,
+  through: WarmupRoute | undefined,
+  /** The app's domains: the straight half carries the first that is not a wildcard as its Host. */
+  domains: readonly string[],
 ): Promise<Record<string, unknown>> {
   const started = Date.now();
   const direct = through === undefined ? spec.count : Math.ceil(spec.count / 2);
-  const base = { requests: spec.requests, concurrency: spec.concurrency, timeoutMs: spec.timeoutMs };
+  // An app that checks Host (Rails' config.hosts, Django's ALLOWED_HOSTS) would refuse
+  // 127.0.0.1:PORT; the router gives the routed half the same Host (AppRoute.forwardHost).
+  const hostHeader = domains.find((d) => !d.startsWith("*."));
+  const base = {
+    requests: spec.requests,
+    concurrency: spec.concurrency,
+    timeoutMs: spec.timeoutMs,
+    ...(hostHeader === undefined ? {} : { hostHeader }),
+  };
   const results = await Promise.all(booted.map((b) => warmUp(b.record.port ?? 0, { ...base, count: direct })));
   const straightMs = Date.now() - started;
   const routed =

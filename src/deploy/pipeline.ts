@@ -286,7 +286,7 @@ export class Pipeline {
           // Prepared now, so part of the warm-up reaches the new instances through the router,
           // over the connections users' requests will take after the switch (see warm()).
           const prepared = await traffic.prepare(app.name, pool, { warmup: true }).catch(() => ({ warmup: undefined }));
-          return { details: await warm(this.booted, spec, prepared.warmup) };
+          return { details: await warm(this.booted, spec, prepared.warmup, app.domains) };
         });
       }
       if (config.smoke.length === 0) this.steps.skip("smoke", "app.json has no baton.smoke");

@@ -66,6 +66,13 @@ export class AppRoute {
   prepared: Pool | null = null;
   /** The private Host that routes warm-up requests to `prepared`, while there is one. */
   warmupHost: string | null = null;
+  /**
+   * Only on a warm-up route (table.ts): the Host its requests carry to the instance instead of
+   * the private warm-up name, the app's first domain that is not a wildcard. An app that checks
+   * Host (Rails' config.hosts, Django's ALLOWED_HOSTS) then answers warm-up as it will answer its
+   * users, instead of warming only its refusal.
+   */
+  forwardHost: string | undefined = undefined;
   sticky = true;
   redirectHttps = false;
   hstsMaxAgeS = 0;

@@ -85,7 +85,7 @@ export class Exchange implements Waiter, InFlight {
     private readonly req: InboundRequest,
     private readonly res: OutboundResponse,
   ) {
-    const forwarded = forwardRequestHeaders(req, ctx.proto, ctx.localPort, false, ctx.trustedProxies);
+    const forwarded = forwardRequestHeaders(req, ctx.proto, ctx.localPort, false, ctx.trustedProxies, app.forwardHost);
     this.requestId = forwarded.requestId;
     const cl = forwarded.contentLength;
     this.chunked = forwarded.chunked;

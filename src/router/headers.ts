@@ -77,6 +77,8 @@ export function forwardRequestHeaders(
   localPort: number,
   upgrade: boolean,
   trustedProxies: TrustedProxies,
+  /** The Host to send instead of the client's (a warm-up route's, AppRoute.forwardHost). */
+  hostOverride?: string,
 ): ForwardedRequestHeaders {
   const peer = req.socket.remoteAddress;
   // A trusted proxy's X-Forwarded-* are kept (its client, its scheme); anyone else's are dropped.
@@ -111,8 +113,12 @@ export function forwardRequestHeaders(
     }
     // Host is never hop-by-hop: "Connection: host" must not leave the instance without one.
     if (extraHop?.has(lower) && lower !== "host") continue;
-    if (lower === "host") host = value;
-    else if (lower === "content-length") contentLength = value;
+    if (lower === "host") {
+      host = hostOverride ?? value;
+      out.push(name, host);
+      continue;
+    }
+    if (lower === "content-length") contentLength = value;
     else if (lower === "x-forwarded-for") {
       if (trusted) forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
       continue;
@@ -129,7 +135,10 @@ export function forwardRequestHeaders(
   requestId ??= randomUUID();
   // HTTP/1.1 requires a Host header; an HTTP/1.0 client may send none, so send an empty one
   // (RFC 9112 3.2: what a client sends when the target has no authority).
-  if (host === undefined) out.push("Host", "");
+  if (host === undefined) {
+    host = hostOverride;
+    out.push("Host", host ?? "");
+  }
   out.push(
     "X-Forwarded-For",
     forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`,

@@ -201,6 +201,7 @@ export class RoutingTable {
       this.clearWarmupHost(app);
       const route = new AppRoute(name, 0, this.limits.maxHeldPerApp);
       route.active = pool;
+      route.forwardHost = app.domains.find((d) => !d.startsWith("*."));
       this.warmupRoutes.set(warmupHost, route);
       app.warmupHost = warmupHost;
     }
