@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import type { InboundRequest } from "./client-message.js";
+import { newRequestId } from "./request-id.js";
 import type { TrustedProxies } from "./trusted-proxies.js";
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) plus the legacy ones proxies must not forward. */
@@ -132,7 +132,7 @@ export function forwardRequestHeaders(
     out.push(name, value);
   }
   const clientAddress = normalizeAddress(peer);
-  requestId ??= randomUUID();
+  requestId ??= newRequestId();
   // HTTP/1.1 requires a Host header; an HTTP/1.0 client may send none, so send an empty one
   // (RFC 9112 3.2: what a client sends when the target has no authority).
   if (host === undefined) {
