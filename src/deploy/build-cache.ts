@@ -20,26 +20,28 @@ const SEARCH_DEPLOYS = 20;
 /** What the Node.js that runs the build is: its native modules are built for it. */
 const NODE_IDENTITY = "process.version+' '+process.platform+' '+process.arch+' abi '+process.versions.modules";
 
+/**
+ * An override on a path or tarball. (A `$name` reference takes the version of a root dependency,
+ * whose own spec is checked with the others.)
+ */
 function localOverride(overrides: unknown): boolean {
-  if (typeof overrides === "string") return LOCAL_SPEC.test(overrides) || overrides.startsWith("$");
+  if (typeof overrides === "string") return LOCAL_SPEC.test(overrides);
   if (typeof overrides !== "object" || overrides === null) return false;
   return Object.values(overrides).some(localOverride);
 }
 
-/** The first package the lockfile marks as running an install script, if any. */
-async function installScriptIn(dir: string): Promise<string | undefined> {
-  for (const name of ["npm-shrinkwrap.json", "package-lock.json"]) {
-    const text = await readFile(join(dir, name), "utf8").catch(() => undefined);
-    if (text === undefined) continue;
-    try {
-      const packages = (JSON.parse(text) as { packages?: Record<string, { hasInstallScript?: boolean }> }).packages;
-      const found = Object.entries(packages ?? {}).find(([path, p]) => path !== "" && p?.hasInstallScript === true);
-      return found === undefined ? undefined : found[0].replace(/^.*node_modules\//, "");
-    } catch {
-      return undefined;
-    }
+/** The first package a lockfile (its bytes) marks as running an install script, if any. */
+function installScriptIn(lockfile: Buffer | undefined): string | undefined {
+  if (lockfile === undefined) return undefined;
+  try {
+    const packages = (
+      JSON.parse(lockfile.toString("utf8")) as { packages?: Record<string, { hasInstallScript?: boolean }> }
+    ).packages;
+    const found = Object.entries(packages ?? {}).find(([path, p]) => path !== "" && p?.hasInstallScript === true);
+    return found === undefined ? undefined : found[0].replace(/^.*node_modules\//, "");
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 export type DependencyInputs = { key: string } | { uncachable: string };
@@ -58,14 +60,16 @@ export async function dependencyInputs(
   user?: AppUser,
 ): Promise<DependencyInputs> {
   const hash = createHash("sha256");
+  const files = new Map<string, Buffer | undefined>();
   for (const name of INPUT_FILES) {
     const bytes = await readFile(join(dir, name)).catch(() => undefined);
+    files.set(name, bytes);
     hash.update(`${name}\0${bytes === undefined ? "absent" : bytes.length}\0`);
     if (bytes !== undefined) hash.update(bytes);
   }
   let pkg: Record<string, unknown>;
   try {
-    pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as Record<string, unknown>;
+    pkg = JSON.parse(files.get("package.json")?.toString("utf8") ?? "") as Record<string, unknown>;
   } catch {
     return { uncachable: "package.json does not parse" };
   }
@@ -83,7 +87,8 @@ export async function dependencyInputs(
   if (localOverride(pkg.overrides)) return { uncachable: "package.json overrides a dependency with a path" };
   // A dependency's own install script may read the app's files (prisma's client generates from
   // the app's schema): its output is not a function of the lockfile.
-  const scripted = await installScriptIn(dir);
+  // npm reads npm-shrinkwrap.json before package-lock.json.
+  const scripted = installScriptIn(files.get("npm-shrinkwrap.json") ?? files.get("package-lock.json"));
   if (scripted !== undefined) return { uncachable: `dependency "${scripted}" runs an install script` };
   // Asked as the app's user, without NODE_OPTIONS (which may --require the app's own code).
   const { NODE_OPTIONS: _, ...nodeEnv } = env;
