@@ -1,5 +1,6 @@
 import type { ResolvedConfig, ResolvedProcess } from "../config/resolve.js";
 import { BatonError } from "../core/errors.js";
+import { warmupHostHeader } from "../router/app-route.js";
 import type { InstanceRecord, ReleaseRecord } from "../store/store.js";
 import type { Instance } from "../supervisor/instance.js";
 import { waitChecks } from "../supervisor/readiness.js";
@@ -116,7 +117,7 @@ export async function warm(
   const direct = through === undefined ? spec.count : Math.ceil(spec.count / 2);
   // An app that checks Host (Rails' config.hosts, Django's ALLOWED_HOSTS) would refuse
   // 127.0.0.1:PORT; the router gives the routed half the same Host (AppRoute.forwardHost).
-  const hostHeader = domains.find((d) => !d.startsWith("*."));
+  const hostHeader = warmupHostHeader(domains);
   const base = {
     requests: spec.requests,
     concurrency: spec.concurrency,

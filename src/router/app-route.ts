@@ -44,6 +44,15 @@ export interface Choice {
 }
 
 /**
+ * The Host warm-up requests carry to an app's instances: its first domain that is not a wildcard
+ * (undefined when it has none). Both halves of a deploy's warm-up use it, the routed one through
+ * AppRoute.forwardHost.
+ */
+export function warmupHostHeader(domains: readonly string[]): string | undefined {
+  return domains.find((d) => !d.startsWith("*."));
+}
+
+/**
  * One app as the router sees it: its domains, its active Pool and, during a canary, a second Pool
  * with a share of the traffic. The kamal-proxy "Service" with an active and a rollout LoadBalancer.
  */

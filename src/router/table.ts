@@ -1,5 +1,5 @@
 import { BatonError } from "../core/errors.js";
-import { AppRoute, type AppRouteSpec, type MaintenanceSpec } from "./app-route.js";
+import { AppRoute, type AppRouteSpec, type MaintenanceSpec, warmupHostHeader } from "./app-route.js";
 import { Pool, type PoolSpec } from "./pool.js";
 import { Target } from "./target.js";
 
@@ -201,7 +201,7 @@ export class RoutingTable {
       this.clearWarmupHost(app);
       const route = new AppRoute(name, 0, this.limits.maxHeldPerApp);
       route.active = pool;
-      route.forwardHost = app.domains.find((d) => !d.startsWith("*."));
+      route.forwardHost = warmupHostHeader(app.domains);
       this.warmupRoutes.set(warmupHost, route);
       app.warmupHost = warmupHost;
     }
