@@ -65,9 +65,10 @@ function warmed(head: ResponseHead | undefined): boolean {
 /**
  * One warm-up worker's connection, renewed every `requestsPerConnection` requests. Built on the
  * router's own upstream connection and response parser rather than node:http's client: warm-up
- * runs in `baton server` on the same cores as the live traffic, and node:http cost 150-280 us of
- * client CPU per request against 50-110 (examples/hello, 300 and 3000 requests, 3 runs each, by
- * hand), most of it in a process whose HTTP client code is cold at every deploy.
+ * runs in `baton server` on the same cores as the live traffic, and node:http costs about 3x the
+ * client CPU per request (`node bench/deploy/warmup-client.mjs`, 2026-11-29: 285 against 85 us
+ * for 300 requests, 157 against 50 for 3000), in a process whose HTTP client code is cold at
+ * every deploy.
  */
 class WarmupConnection implements ConnectionOwner {
   private connection: UpstreamConnection | undefined;
