@@ -29,6 +29,29 @@ describe("router: routing table on disk", () => {
     assert.equal(snapshot.apps[0].active.release, "v7");
   });
 
+  test("a change that leaves the table as it was does not rewrite the snapshot; a real one does", async () => {
+    const home = tmpHome();
+    const [router, upstream] = await Promise.all([startRouter({ home, port: await freePort() }), startUpstream("r-2")]);
+    const spec = { name: "shop", domains: ["shop.test"], isDefault: true };
+    await router.client.putApp(spec);
+    await router.client.swap("shop", pool("s1", "v1", [upstream], "/health"));
+    const state = join(home, "router-table.json");
+    // Every write renames a new file into place: a new inode (though a freed one comes back every
+    // other write) and a new modification time, to the nanosecond.
+    const identity = () => {
+      const s = statSync(state, { bigint: true });
+      return `${s.ino}/${s.mtimeNs}`;
+    };
+    const written = identity();
+    // What the switch step sends after its swap: the same route again, and "no canary".
+    await router.client.putApp(spec);
+    await router.client.setCanary("shop", null, 0);
+    assert.equal(identity(), written);
+    await router.client.putApp({ ...spec, domains: ["shop.test", "www.shop.test"] });
+    assert.notEqual(identity(), written);
+    assert.deepEqual(JSON.parse(readFileSync(state, "utf8")).apps[0].domains, ["shop.test", "www.shop.test"]);
+  });
+
   test("a corrupt snapshot stops the router with BATON_STATE_CORRUPT and a hint, instead of routing nothing", () => {
     const home = tmpHome();
     writeFileSync(join(home, "router-table.json"), "{ not json");

@@ -38,6 +38,12 @@ export const SNAPSHOT_RETRY_MS = 2_000;
 export class SnapshotWriter {
   private writing: Promise<void> | undefined;
   private dirty = false;
+  /**
+   * The text last written. A change that leaves the snapshot as it was (a putApp with the same
+   * spec, removing a canary there is none of: the switch step sends both) writes nothing: no
+   * fsync for the thread pool and the disk, and its admin call answers without waiting for one.
+   */
+  private lastWritten: string | undefined;
   /** Failed writes in a row (a full disk); the first is logged, the recovery too. */
   private failures = 0;
   private retry: NodeJS.Timeout | undefined;
@@ -61,10 +67,17 @@ export class SnapshotWriter {
 
   private async writeWhileDirty(): Promise<void> {
     const path = this.path as string;
+    // Yield once first: `changed()` assigns this promise to `writing` only when this call returns,
+    // and a run that writes nothing (an unchanged snapshot) would otherwise clear `writing` before
+    // that, leaving a settled promise there for good.
+    await undefined;
     while (this.dirty) {
       this.dirty = false;
+      const text = `${JSON.stringify(this.table.snapshot(), null, 2)}\n`;
+      if (text === this.lastWritten) continue;
       try {
-        await writeFileAtomicAsync(path, `${JSON.stringify(this.table.snapshot(), null, 2)}\n`);
+        await writeFileAtomicAsync(path, text);
+        this.lastWritten = text;
         if (this.failures > 0) this.log.info("routing table persisted again", { path, failedAttempts: this.failures });
         this.failures = 0;
       } catch (error) {
