@@ -127,6 +127,16 @@ describe("router: balancing, canary weights, counts", () => {
     const header = (name: string) => seen.rawHeaders[seen.rawHeaders.findIndex((h) => h.toLowerCase() === name) + 1];
     assert.equal(header("host"), "shop.test");
     assert.equal(header("x-forwarded-host"), "shop.test");
+    // The app's domains changed while its next release warms up: warm-up follows them.
+    await router.client.putApp({ name: "shop", domains: ["www.shop.test", "shop.test"] });
+    const seenAfter = JSON.parse((await http(router.port, "/headers", { headers: { host: warmupHost } })).body) as {
+      rawHeaders: string[];
+    };
+    assert.equal(
+      seenAfter.rawHeaders[seenAfter.rawHeaders.findIndex((h) => h.toLowerCase() === "host") + 1],
+      "www.shop.test",
+    );
+    await router.client.putApp({ name: "shop", domains: ["shop.test"] });
     const statsAfter = await router.client.appStats("shop");
     const requests = (stats: typeof statsAfter) => stats.releases.reduce((n, r) => n + r.requests, 0);
     assert.equal(requests(statsAfter) - requests(statsBefore), 10, "warm-up requests counted in the app's stats");

@@ -116,6 +116,9 @@ export class RoutingTable {
       this.apps.set(spec.name, app);
     }
     app.domains = domains;
+    // A prepared Pool's warm-up forwards the app's first domain as Host: the one it has now.
+    const warmup = app.warmupHost === null ? undefined : this.warmupRoutes.get(app.warmupHost);
+    if (warmup !== undefined) warmup.forwardHost = warmupHostHeader(domains);
     if (hold !== undefined) app.holdTimeoutMs = hold ?? this.limits.holdTimeoutMs;
     // A raised limit frees slots at once: changed() below hands the queue back to be served.
     if (limit !== undefined) app.maxRequestsPerInstance = limit;
