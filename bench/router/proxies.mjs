@@ -321,11 +321,17 @@ export async function startNodeRelay(processes, baseDir, upstreamPorts) {
 
 /**
  * (d) baton's router as a real `baton router` process, configured over its admin socket exactly
- * as the control plane would: one default app whose active Pool is the two upstreams.
+ * as the control plane would: one default app whose active Pool is the two upstreams. `main` is
+ * another build's dist/src/cli/main.js (fixed-rate.mjs --baton-b compares two builds).
  */
-export async function startBaton(processes, baseDir, upstreamPorts, { name = "baton", args: extraArgs = [] } = {}) {
-  if (!existsSync(BATON_MAIN) || !existsSync(BATON_CLIENT)) {
-    throw new Error(`baton is not built (${BATON_MAIN} missing): run \`npm run build\` first`);
+export async function startBaton(
+  processes,
+  baseDir,
+  upstreamPorts,
+  { name = "baton", args: extraArgs = [], main = BATON_MAIN } = {},
+) {
+  if (!existsSync(main) || !existsSync(BATON_CLIENT)) {
+    throw new Error(`baton is not built (${main} missing): run \`npm run build\` first`);
   }
   const { RouterClient } = await import(BATON_CLIENT);
   const slug = name.replace(/[^a-z0-9]+/gi, "-");
@@ -337,7 +343,7 @@ export async function startBaton(processes, baseDir, upstreamPorts, { name = "ba
   const { ROUTER_NODE_FLAGS } = await import(BATON_OPTIONS);
   const args = [
     ...ROUTER_NODE_FLAGS,
-    BATON_MAIN,
+    main,
     "router",
     "--port",
     String(port),
