@@ -1,5 +1,4 @@
 import { mkdirSync } from "node:fs";
-import { setPriority } from "node:os";
 import { dirname } from "node:path";
 import { DEFAULTS, type ResolvedConfig } from "../config/resolve.js";
 import { isDiskFull } from "../core/disk-full.js";
@@ -7,6 +6,7 @@ import type { Logger } from "../core/log.js";
 import type { InstanceRecord, Store } from "../store/store.js";
 import { Instance, type InstanceSpec } from "../supervisor/instance.js";
 import { freePort } from "../supervisor/ports.js";
+import { reniceGroup } from "../supervisor/priority.js";
 import { CrashKeeper } from "../supervisor/restart.js";
 import type { AppUser } from "../supervisor/run-as.js";
 import type { EventLog } from "./events.js";
@@ -171,12 +171,9 @@ export class InstanceRegistry {
     live.keeper?.stop();
     // An instance being stopped has no users left (drained, or never switched to). Its shutdown
     // (closing sockets, tearing down the heap) then runs at the lowest priority, so it does not
-    // take CPU from the instances that serve. Raising a nice value needs no privilege.
-    try {
-      setPriority(live.instance.pid, 19);
-    } catch {
-      // Gone already, or not ours to renice: it stops at its own priority.
-    }
+    // take CPU from the instances that serve: every thread of its process group (V8's threads,
+    // and the server itself under `web: npm start`). Threads that refuse keep their priority.
+    reniceGroup(live.instance.pid, 19);
     this.update(id, { state: "stopping" });
     const result = await live.instance.stop(timeout);
     this.live.delete(id);

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { reniceGroup } from "../src/supervisor/priority.js";
+
+/** pid -> nice value of each of its threads, for every process in group `pgid`. */
+function groupNiceness(pgid: number): Map<number, number[]> {
+  const found = new Map<number, number[]>();
+  for (const pid of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) !== pgid) continue;
+    const nice: number[] = [];
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const t = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      nice.push(Number(t.slice(t.lastIndexOf(")") + 2).split(" ")[16]));
+    }
+    found.set(Number(pid), nice);
+  }
+  return found;
+}
+
+test("reniceGroup reaches every thread of every process in the group, not only the leader's main thread", {
+  skip: process.platform !== "linux" ? "reads /proc" : false,
+}, async () => {
+  // What `web: npm start` looks like: a leader with a Node child (V8 threads and all).
+  const idle = `${JSON.stringify(process.execPath)} -e "setInterval(() => {}, 1000)"`;
+  const group = spawn("/bin/sh", ["-c", `${idle} & exec ${idle}`], { detached: true, stdio: "ignore" });
+  const pgid = group.pid as number;
+  try {
+    // Both Node processes up, each with its threads.
+    for (let i = 0; i < 100; i++) {
+      const seen = groupNiceness(pgid);
+      if (seen.size === 2 && [...seen.values()].every((n) => n.length > 3)) break;
+      await sleep(50);
+    }
+    const before = groupNiceness(pgid);
+    assert.equal(before.size, 2, "two processes in the group");
+    const threads = [...before.values()].reduce((n, t) => n + t.length, 0);
+    assert.ok(
+      [...before.values()].flat().some((n) => n !== 19),
+      "not at 19 already",
+    );
+
+    // Node may start a thread meanwhile; one started after inherits 19 from the thread forking it.
+    const reniced = reniceGroup(pgid, 19);
+    assert.ok(reniced >= threads, `${reniced} threads reniced, ${threads} seen before`);
+    for (const [pid, nice] of groupNiceness(pgid)) {
+      assert.deepEqual(
+        nice,
+        nice.map(() => 19),
+        `every thread of ${pid} at nice 19`,
+      );
+    }
+  } finally {
+    process.kill(-pgid, "SIGKILL");
+  }
+});
