@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { setPriority } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { settledWithin } from "../core/wait.js";
+import { reniceGroup } from "./priority.js";
 import { readProcStat } from "./process-info.js";
 import { type AppUser, spawnAs } from "./run-as.js";
 
@@ -21,7 +21,8 @@ export interface CommandSpec {
   signal?: AbortSignal;
   /**
    * Run at this nice value (e.g. 10 for builds), so the command does not take CPU from the
-   * instances that serve users meanwhile. Set right after the spawn; children inherit it.
+   * instances that serve users meanwhile. Set on the whole process group right after the spawn;
+   * children started later inherit it.
    */
   niceness?: number;
   /**
@@ -67,11 +68,9 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   });
   if (child.pid !== undefined) spec.onSpawn?.({ pid: child.pid, startTime: readProcStat(child.pid)?.startTime ?? "" });
   if (spec.niceness !== undefined && child.pid !== undefined) {
-    try {
-      setPriority(child.pid, spec.niceness);
-    } catch {
-      // Not allowed here (some containers): the command runs at normal priority.
-    }
+    // The whole group: by now the shell may already have started the command under it. What it
+    // starts later inherits the value. Not allowed here (some containers): normal priority.
+    reniceGroup(child.pid, spec.niceness);
   }
   let output = "";
   const collect = (text: string, stream: "stdout" | "stderr"): void => {
