@@ -3,6 +3,9 @@ import { isDiskFull } from "../core/disk-full.js";
 import type { Logger } from "../core/log.js";
 import type { EventRecord, Store } from "../store/store.js";
 
+/** What an event is made of: its app, its deploy (if any), kind, message and data. */
+type EventArgs = [app: string, deployId: number | null, kind: string, message: string, data?: Record<string, unknown>];
+
 /**
  * Deploy and instance events: written to the store (the history `baton logs` and the dashboard
  * read) and fanned out to live subscribers (a CLI streaming its deploy).
@@ -41,16 +44,24 @@ export class EventLog {
   }
 
   /** Like `emit`, but a full disk throws (BATON_DISK_FULL): for the audit log, which must not lose a line. */
-  record(
-    app: string,
-    deployId: number | null,
-    kind: string,
-    message: string,
-    data: Record<string, unknown> = {},
-  ): EventRecord {
-    const event = this.store.addEvent({ app, deployId, kind, message, data });
+  record(...event: EventArgs): EventRecord {
+    const stored = this.persist(...event);
+    this.publish(stored);
+    return stored;
+  }
+
+  /**
+   * Only the stored half of `record`, for a caller inside a store transaction: it hands the
+   * event to `publish` once the transaction has committed. Listeners (webhooks, metrics, a
+   * following CLI) must never hear of a row that a failed commit then took back.
+   */
+  persist(...[app, deployId, kind, message, data = {}]: EventArgs): EventRecord {
+    return this.store.addEvent({ app, deployId, kind, message, data });
+  }
+
+  /** The live half of `record`, for an event `persist` wrote and its transaction committed. */
+  publish(event: EventRecord): void {
     this.emitter.emit("event", event);
-    return event;
   }
 
   /**

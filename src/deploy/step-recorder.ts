@@ -52,15 +52,16 @@ export class StepRecorder {
     // not at all) with one commit, and so one fsync, instead of three. A deploy crosses about 15
     // boundaries, most of them in the tens of milliseconds after the switch, when the new
     // instances meet their first users on the same cores.
-    const step = this.store.transaction(() => {
+    // The event is persisted, not emitted, inside: a full disk then fails the whole boundary as
+    // BATON_DISK_FULL (swallowing it, as emit() does, would only leave a failed COMMIT with a less
+    // helpful error), and listeners hear of it only once it is committed.
+    const [step, started] = this.store.transaction(() => {
       this.store.updateDeploy(this.deployId, { phase: name });
-      const started = this.store.startStep(this.deployId, name);
-      // record(), not emit(): a full disk fails the whole boundary as BATON_DISK_FULL. Inside a
-      // transaction SQLite may have rolled everything back already, so swallowing the event's
-      // failure would only turn it into a failed COMMIT with a less helpful error.
-      this.events.record(this.app, this.deployId, "deploy.step.started", name, { step: name });
-      return started;
+      const record = this.store.startStep(this.deployId, name);
+      const event = this.events.persist(this.app, this.deployId, "deploy.step.started", name, { step: name });
+      return [record, event] as const;
     });
+    this.events.publish(started);
     this.say(`-----> ${name}`);
     let output = "";
     let spawned = false;
@@ -77,21 +78,24 @@ export class StepRecorder {
     };
     try {
       const outcome = (await fn(ctx)) ?? {};
-      return this.store.transaction(() => {
-        const done = this.store.finishStep(this.deployId, step.seq, {
+      const [done, finished] = this.store.transaction(() => {
+        const record = this.store.finishStep(this.deployId, step.seq, {
           status: outcome.status ?? "succeeded",
           output,
           details: outcome.details ?? {},
         });
-        const ms = (done.finishedAt ?? Date.now()) - done.startedAt;
-        this.events.record(this.app, this.deployId, "deploy.step.finished", `${name} ${done.status} in ${ms} ms`, {
-          step: name,
-          status: done.status,
-          ms,
-          details: done.details,
-        });
-        return done.details;
+        const ms = (record.finishedAt ?? Date.now()) - record.startedAt;
+        const event = this.events.persist(
+          this.app,
+          this.deployId,
+          "deploy.step.finished",
+          `${name} ${record.status} in ${ms} ms`,
+          { step: name, status: record.status, ms, details: record.details },
+        );
+        return [record, event] as const;
       });
+      this.events.publish(finished);
+      return done.details;
     } catch (error) {
       const failure =
         error instanceof BatonError
@@ -144,15 +148,16 @@ export class StepRecorder {
 
   /** A step that does not apply to this deploy, recorded so every deploy shows the same steps. */
   skip(name: string, reason: string): void {
-    this.store.transaction(() => {
+    const skipped = this.store.transaction(() => {
       const step = this.store.startStep(this.deployId, name);
       this.store.finishStep(this.deployId, step.seq, { status: "skipped", details: { reason } });
-      this.events.record(this.app, this.deployId, "deploy.step.finished", `${name} skipped: ${reason}`, {
+      return this.events.persist(this.app, this.deployId, "deploy.step.finished", `${name} skipped: ${reason}`, {
         step: name,
         status: "skipped",
         ms: 0,
       });
     });
+    this.events.publish(skipped);
   }
 
   say(line: string): void {
