@@ -173,7 +173,8 @@ export class InstanceRegistry {
     // (closing sockets, tearing down the heap) then runs at the lowest priority, so it does not
     // take CPU from the instances that serve: every thread of its process group (V8's threads,
     // and the server itself under `web: npm start`). Threads that refuse keep their priority.
-    reniceGroup(live.instance.pid, 19);
+    // Only while it runs: the pid of one that exited may be another process group's by now.
+    if (live.instance.alive()) reniceGroup(live.instance.pid, 19);
     this.update(id, { state: "stopping" });
     const result = await live.instance.stop(timeout);
     this.live.delete(id);

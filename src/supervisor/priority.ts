@@ -7,11 +7,12 @@ import { setPriority } from "node:os";
  *
  * `setpriority()` on Linux changes one thread, and an instance is more than its first process's
  * main thread: V8 runs its compiler and GC on threads of their own, and `web: npm start` makes the
- * real server a child of npm. Children started later inherit the nice value of the thread that
- * forks them, so a group that is reniced as it starts (a build) needs only its leader; one that has
- * been running a while (an instance being stopped) needs this. Without /proc (not Linux), only the
- * leader is reniced. Raising a nice value needs no privilege; lowering one does, and any thread that
- * refuses (or exits meanwhile) is skipped.
+ * real server a child of npm. Processes and threads started later inherit the nice value of the
+ * thread that forks them, so once this has run the whole group stays at it: for a group that has
+ * been running a while (an instance being stopped), and for one just spawned (a build), whose
+ * shell may already have started its command. Without /proc (not Linux), only the leader is
+ * reniced. Raising a nice value needs no privilege; lowering one does, and any thread that refuses
+ * (or exits meanwhile) is skipped.
  */
 export function reniceGroup(pgid: number, niceness: number): number {
   const members = groupMembers(pgid);
@@ -31,16 +32,23 @@ export function reniceGroup(pgid: number, niceness: number): number {
 
 /**
  * The processes of group `pgid`. Walked down from the leader through each thread's `children`
- * file, which costs a few reads per member; a scan of all of /proc (about 1 ms per 70 processes
+ * file, which costs a few reads per member. A scan of all of /proc (about 1 ms per 70 processes
  * here, and this runs as a deploy's old instances stop, beside the new ones' first users) only
- * where the kernel has no `children` files. Undefined without /proc.
+ * where that walk cannot see the group: a kernel without `children` files, or a leader that is
+ * gone or a zombie (its children went to another parent, out of its tree). Undefined without /proc.
  */
 function groupMembers(pgid: number): string[] | undefined {
-  if (readChildren(String(pgid)) !== undefined) {
+  const leader = String(pgid);
+  if (readChildren(leader) !== undefined && processStateOf(leader) !== "Z") {
     const members: string[] = [];
-    const queue = [String(pgid)];
+    const seen = new Set<string>();
+    const queue = [leader];
     for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
-      if (processGroupOf(pid) !== pgid) continue; // left the group (setsid, setpgid), or gone
+      // A child being reparented can be listed twice; one that left the group (setsid, setpgid)
+      // or is gone is not ours.
+      if (seen.has(pid)) continue;
+      seen.add(pid);
+      if (processGroupOf(pid) !== pgid) continue;
       members.push(pid);
       queue.push(...(readChildren(pid) ?? []));
     }
@@ -81,16 +89,22 @@ function renice(id: number, niceness: number): boolean {
   }
 }
 
-/** Field 5 of /proc/<pid>/stat, counted from the last ')' (the command name may hold anything). */
-function processGroupOf(pid: string): number | undefined {
-  let text: string;
+/** Fields 3 and on of /proc/<pid>/stat, counted from the last ')' (the command name may hold anything). */
+function statFields(pid: string): string[] | undefined {
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return text.slice(text.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // fields[0] is field 3 (state): the process group, field 5, is fields[2].
-  const pgrp = Number(fields[2]);
+}
+
+/** Field 5, the process group (fields[0] is field 3, the state). */
+function processGroupOf(pid: string): number | undefined {
+  const pgrp = Number(statFields(pid)?.[2]);
   return Number.isSafeInteger(pgrp) ? pgrp : undefined;
+}
+
+function processStateOf(pid: string): string | undefined {
+  return statFields(pid)?.[0];
 }
