@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { linkSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { freePort } from "../src/supervisor/ports.js";
@@ -36,13 +36,14 @@ describe("router: routing table on disk", () => {
     await router.client.putApp(spec);
     await router.client.swap("shop", pool("s1", "v1", [upstream], "/health"));
     const state = join(home, "router-table.json");
-    // Every write renames a new file into place: a new inode (though a freed one comes back every
-    // other write) and a new modification time, to the nanosecond.
-    const identity = () => {
-      const s = statSync(state, { bigint: true });
-      return `${s.ino}/${s.mtimeNs}`;
-    };
-    const written = identity();
+    // Every write renames a new file into place. A hard link keeps the file written last alive,
+    // so its inode cannot be handed out again: the path still has that inode only if nothing
+    // was written since.
+    const kept = join(home, "snapshot-written-last");
+    linkSync(state, kept);
+    const identity = () => statSync(state).ino;
+    const written = statSync(kept).ino;
+    assert.equal(identity(), written);
     // What the switch step sends after its swap: the same route again, and "no canary".
     await router.client.putApp(spec);
     await router.client.setCanary("shop", null, 0);

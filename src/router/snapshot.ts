@@ -6,7 +6,7 @@ import type { RoutingTable, TableSnapshot } from "./table.js";
 
 /**
  * The routing table on disk: read once at start (so a restarted router routes before the control
- * plane speaks), rewritten atomically after every change.
+ * plane speaks), rewritten atomically whenever its content changes.
  */
 export function restoreTable(table: RoutingTable, path: string | undefined, log: Logger): void {
   if (path === undefined || !existsSync(path)) return;
@@ -74,12 +74,15 @@ export class SnapshotWriter {
     while (this.dirty) {
       this.dirty = false;
       const text = `${JSON.stringify(this.table.snapshot(), null, 2)}\n`;
-      if (text === this.lastWritten) continue;
+      if (text === this.lastWritten) {
+        // Back to what the file holds (failed writes leave it as it was): nothing is missing.
+        if (this.failures > 0) this.recovered(path);
+        continue;
+      }
       try {
         await writeFileAtomicAsync(path, text);
         this.lastWritten = text;
-        if (this.failures > 0) this.log.info("routing table persisted again", { path, failedAttempts: this.failures });
-        this.failures = 0;
+        if (this.failures > 0) this.recovered(path);
       } catch (error) {
         // Routing goes on from memory. Failing the admin call would report a change as failed that
         // already took effect. The write is retried (and by the next change), so the snapshot does
@@ -97,6 +100,11 @@ export class SnapshotWriter {
       }
     }
     this.writing = undefined;
+  }
+
+  private recovered(path: string): void {
+    this.log.info("routing table persisted again", { path, failedAttempts: this.failures });
+    this.failures = 0;
   }
 
   private scheduleRetry(): void {

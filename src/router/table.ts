@@ -116,7 +116,8 @@ export class RoutingTable {
       this.apps.set(spec.name, app);
     }
     app.domains = domains;
-    // A prepared Pool's warm-up forwards the app's first domain as Host: the one it has now.
+    // A prepared Pool's warm-up forwards the app's first non-wildcard domain as Host (none: its
+    // own name): from the domains the app has now.
     const warmup = app.warmupHost === null ? undefined : this.warmupRoutes.get(app.warmupHost);
     if (warmup !== undefined) warmup.forwardHost = warmupHostHeader(domains);
     if (hold !== undefined) app.holdTimeoutMs = hold ?? this.limits.holdTimeoutMs;
