@@ -5,14 +5,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BATON_MAIN = join(ROOT, "dist/src/cli/main.js");
-const BATON_CLIENT = join(ROOT, "dist/src/router/client.js");
-const BATON_OPTIONS = join(ROOT, "dist/src/router/options.js");
 const NODE_PROXY = fileURLToPath(new URL("node-proxy.mjs", import.meta.url));
 const NODE_RELAY = fileURLToPath(new URL("node-relay.mjs", import.meta.url));
 const START_TIMEOUT_MS = 15_000;
@@ -330,17 +328,20 @@ export async function startBaton(
   upstreamPorts,
   { name = "baton", args: extraArgs = [], main = BATON_MAIN } = {},
 ) {
-  if (!existsSync(main) || !existsSync(BATON_CLIENT)) {
+  // The admin client and the Node flags come from the same build as `main` (dist/src/cli/main.js).
+  const dist = join(dirname(main), "../..");
+  const clientModule = join(dist, "src/router/client.js");
+  if (!existsSync(main) || !existsSync(clientModule)) {
     throw new Error(`baton is not built (${main} missing): run \`npm run build\` first`);
   }
-  const { RouterClient } = await import(BATON_CLIENT);
+  const { RouterClient } = await import(clientModule);
   const slug = name.replace(/[^a-z0-9]+/gi, "-");
   const home = join(baseDir, `${slug}-home`);
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const port = await freePort();
   const logFile = join(baseDir, `${slug}-router.log`);
   // The same Node flags baton uses when it starts a router itself.
-  const { ROUTER_NODE_FLAGS } = await import(BATON_OPTIONS);
+  const { ROUTER_NODE_FLAGS } = await import(join(dist, "src/router/options.js"));
   const args = [
     ...ROUTER_NODE_FLAGS,
     main,
