@@ -1,9 +1,11 @@
 // CPU time of every process a deploy involves, sampled from /proc while bench/deploy/run.mjs runs
-// with --cpu: which process takes the two cores in each step. Linux only; 10 ms resolution (the
-// kernel's utime + stime ticks, all threads of a process), summed over a run's deploys.
+// with --cpu: which process takes the two cores in each step. Linux only. Each thread's time on a
+// CPU comes from /proc/PID/task/TID/schedstat, in nanoseconds (utime + stime count 10 ms ticks,
+// which left the 10-20 ms switch and stop steps unreadable), sampled every SAMPLE_MS; a step
+// gets the share of each sample's interval that falls inside it.
 import { readdirSync, readFileSync } from "node:fs";
 
-const TICK_MS = 10; // USER_HZ is 100 on every Linux this runs on
+const TICK_MS = 10; // USER_HZ is 100 on every Linux this runs on: the fallback without schedstat
 const SAMPLE_MS = 25;
 const DISCOVER_MS = 200;
 const RECHECK_MS = 2_000;
@@ -16,11 +18,31 @@ const read = (path) => {
   }
 };
 
+/** A thread's time on a CPU in ms (schedstat's first field is nanoseconds); undefined if unreadable. */
+function threadMs(pid, tid) {
+  const text = read(`/proc/${pid}/task/${tid}/schedstat`);
+  const ns = text === undefined ? Number.NaN : Number(text.split(" ")[0]);
+  return Number.isFinite(ns) ? ns / 1e6 : undefined;
+}
+
 /**
- * utime + stime of a process (all its threads), or of its main thread alone with `main`, in ms;
- * undefined once it is gone.
+ * Time on a CPU of a process (its live threads), or of its main thread alone with `main`, in ms;
+ * undefined once it is gone. Without schedstat (a kernel built without it): utime + stime ticks.
  */
 function cpuMs(pid, main = false) {
+  const mainMs = threadMs(pid, pid);
+  if (mainMs !== undefined) {
+    if (main) return mainMs;
+    let tids;
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return undefined;
+    }
+    // A thread that exited since the last sample takes its time with it: the difference can come
+    // out negative for one sample, which the caller drops.
+    return tids.reduce((sum, tid) => sum + (threadMs(pid, tid) ?? 0), 0);
+  }
   const stat = read(main ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
   if (stat === undefined) return undefined;
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
@@ -37,7 +59,7 @@ function cpuMs(pid, main = false) {
 export function startCpuSampler(classify) {
   const tracked = new Map(); // pid -> { cls, cmdline, seen, last, lastMain }
   const ignored = new Map(); // pid -> { cmdline, seen }
-  const samples = []; // [time, cls, ms]
+  const samples = []; // [from, to, cls, ms]: ms of CPU used between two sampling times
   const discover = () => {
     for (const name of readdirSync("/proc")) {
       if (!/^\d+$/.test(name)) continue;
@@ -58,7 +80,15 @@ export function startCpuSampler(classify) {
         ignored.delete(pid);
         const entry = tracked.get(pid);
         if (entry !== undefined) Object.assign(entry, { cls, cmdline });
-        else tracked.set(pid, { cls, cmdline, seen, last: cpuMs(pid) ?? 0, lastMain: cpuMs(pid, true) ?? 0 });
+        else
+          tracked.set(pid, {
+            cls,
+            cmdline,
+            seen,
+            last: cpuMs(pid) ?? 0,
+            lastMain: cpuMs(pid, true) ?? 0,
+            lastAt: Date.now(),
+          });
       }
     }
   };
@@ -72,10 +102,14 @@ export function startCpuSampler(classify) {
       }
       const main = cpuMs(pid, true) ?? entry.lastMain;
       const cls = typeof entry.cls === "function" ? entry.cls() : entry.cls;
-      if (ms > entry.last) samples.push([now, cls, ms - entry.last]);
-      if (main > entry.lastMain) samples.push([now, `${cls} main`, main - entry.lastMain]);
+      const from = entry.lastAt;
+      if (now > from) {
+        if (ms > entry.last) samples.push([from, now, cls, ms - entry.last]);
+        if (main > entry.lastMain) samples.push([from, now, `${cls} main`, main - entry.lastMain]);
+      }
       entry.last = ms;
       entry.lastMain = main;
+      entry.lastAt = now;
     }
   };
   discover();
@@ -84,9 +118,13 @@ export function startCpuSampler(classify) {
     stop() {
       for (const t of timers) clearInterval(t);
     },
+    /** CPU ms per class between two Date.now() times: each sample's share of its interval inside them. */
     between(t0, t1) {
       const out = {};
-      for (const [time, cls, ms] of samples) if (time > t0 && time <= t1) out[cls] = (out[cls] ?? 0) + ms;
+      for (const [from, to, cls, ms] of samples) {
+        const overlap = Math.min(to, t1) - Math.max(from, t0);
+        if (overlap > 0) out[cls] = (out[cls] ?? 0) + (ms * overlap) / (to - from);
+      }
       return out;
     },
   };

@@ -276,7 +276,7 @@ function cpuTable(rows) {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r.perStep ?? {})))];
   const out = [["cores used (medians)", "ms", ...CPU_KINDS, "total"]];
   for (const name of names) {
-    const steps = rows.map((r) => r.perStep?.[name]).filter((s) => s?.cpuMs !== undefined && s.ms >= 10);
+    const steps = rows.map((r) => r.perStep?.[name]).filter((s) => s?.cpuMs !== undefined && s.ms >= 5);
     if (steps.length === 0) continue;
     const cores = (pick) => median(steps.map((s) => pick(s.cpuMs) / s.ms));
     out.push([
@@ -294,7 +294,7 @@ function cpuTable(rows) {
   const widths = out[0].map((_, c) => Math.max(...out.map((r) => r[c].length)));
   return [
     ...out.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")),
-    "(steps under 10 ms left out: /proc counts CPU in 10 ms ticks; 2 cores = 2.00)",
+    "(threads' CPU time from /proc schedstat every 25 ms, each step given its share of every interval: short steps are smeared over their neighbours; steps under 5 ms left out; 2 cores = 2.00)",
   ].join("\n");
 }
 
