@@ -40,7 +40,7 @@ export class SnapshotWriter {
   private dirty = false;
   /**
    * The text last written. A change that leaves the snapshot as it was (a putApp with the same
-   * spec, removing a canary there is none of: the switch step sends both) writes nothing: no
+   * spec, or "no canary" for an app that has none: the switch step sends both) writes nothing: no
    * fsync for the thread pool and the disk, and its admin call answers without waiting for one.
    */
   private lastWritten: string | undefined;
