@@ -121,6 +121,13 @@ class Load {
     return summarize(this.quick.samples.filter(inAny), spanMs);
   }
 
+  /** How many quick requests that started in [from, to) took longer than `thresholdMs`. */
+  slowerThan(from, to, thresholdMs) {
+    let n = 0;
+    for (const q of this.quick.samples) if (q.startMs >= from && q.startMs < to && q.latencyMs > thresholdMs) n++;
+    return n;
+  }
+
   window(from, to) {
     const quick = this.quick.window(from, to);
     const slow = this.slow.window(from, to);
@@ -215,10 +222,16 @@ function table(steady, rows, medians) {
     .join("\n");
 }
 
-/** Per step, medians over the deploys: its time, the quick requests it saw, their p99 and max. */
+/**
+ * Per step, medians over the deploys: its time, the quick requests it saw, their p99 and max, and
+ * its share of the deploy window's slowest 1% (the requests above the window's p99).
+ */
 function stepTable(rows, steady) {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r.perStep ?? {})))];
-  const out = [["step (medians)", "ms", "requests", "req/s vs steady", "p99 ms", "p99 vs steady", "max ms"]];
+  const share = (v) => (v === null || v === undefined ? "" : `${Math.round(v * 100)}%`);
+  const out = [
+    ["step (medians)", "ms", "requests", "req/s vs steady", "p99 ms", "p99 vs steady", "max ms", "slowest 1%"],
+  ];
   for (const name of names) {
     const pick = (f) => median(rows.map((r) => (r.perStep?.[name] === undefined ? undefined : f(r.perStep[name]))));
     const ms = pick((s) => s.ms);
@@ -232,8 +245,10 @@ function stepTable(rows, steady) {
       p99 === null ? "" : p99.toFixed(1),
       p99 === null || !(steady.p99Ms > 0) ? "" : `${(p99 / steady.p99Ms).toFixed(2)}x`,
       pick((s) => (s.requests > 0 ? s.maxMs : undefined))?.toFixed(1) ?? "",
+      share(pick((s) => s.slowestShare)),
     ]);
   }
+  out.push(["outside steps", "", "", "", "", "", "", share(median(rows.map((r) => r.slowestOutsideSteps)))]);
   const widths = out[0].map((_, c) => Math.max(...out.map((r) => r[c].length)));
   return out
     .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  "))
@@ -368,18 +383,29 @@ async function main() {
               beforeSwitchP99Ms: load.window(from, switchOnLoadClock).p99Ms,
               fromSwitchP99Ms: load.window(switchOnLoadClock, load.now()).p99Ms,
             };
-      // Each step's own window: which one the tail comes from (steps run one after another).
+      // Each step's own window: which one the tail comes from (steps run one after another). The
+      // window's slowest 1% (quick requests above its p99) are counted where they started: what
+      // the steps do not cover (the CLI starting and exiting, the time between steps) is left over.
       const offset = Date.now() - load.now();
+      const slowest = load.slowerThan(from, load.now(), stats.p99Ms);
+      let slowestInSteps = 0;
       const perStep = Object.fromEntries(
         json.steps
           .filter((st) => typeof st.startedAt === "number")
           .map((st) => {
-            const w = load.window(st.startedAt - offset, st.startedAt - offset + st.durationMs).quick;
+            const [t0, t1] = [st.startedAt - offset, st.startedAt - offset + st.durationMs];
+            const w = load.window(t0, t1).quick;
+            const inStep = load.slowerThan(t0, t1, stats.p99Ms);
+            slowestInSteps += inStep;
             const cpuMs =
               cpu === undefined
                 ? undefined
                 : byRelease(cpu.between(st.startedAt, st.startedAt + st.durationMs), json.version);
-            return [st.name, { ms: st.durationMs, requests: w.requests, p99Ms: w.p99Ms, maxMs: w.maxMs, cpuMs }];
+            const slowestShare = slowest > 0 ? inStep / slowest : undefined;
+            return [
+              st.name,
+              { ms: st.durationMs, requests: w.requests, p99Ms: w.p99Ms, maxMs: w.maxMs, slowestShare, cpuMs },
+            ];
           }),
       );
       rows.push({
@@ -394,6 +420,7 @@ async function main() {
         stepMs,
         ...split99,
         perStep,
+        slowestOutsideSteps: slowest > 0 ? (slowest - slowestInSteps) / slowest : undefined,
         routerFailedRequests: json.failedRequests,
       });
       // An idle window after each deploy (after the first second, when the old instances are gone).
@@ -447,6 +474,7 @@ async function main() {
           med((r) => r.beforeSwitchP99Ms),
         )}; from the switch to the end (switch, drain, stop, cleanup): ${fmtMs(med((r) => r.fromSwitchP99Ms))}.`,
         "p50 and p99 are of the quick requests (GET /, POST /api/echo); requests and failed count the 300 ms ones too.",
+        "slowest 1%: of each deploy window's quick requests slower than its p99, the share that started in that step (medians over the deploys, so they need not add up to 100%); outside steps: the CLI starting and exiting, and the moments between steps.",
         `app ms = ${APP_STEPS.join(" + ")} steps (the app's own time); baton ms = the deploy's durationMs minus that (deploys run with --bake 0: a bake is a deliberate wait, not overhead).`,
         "drain ms (part of baton ms) is the wait for requests in flight on the old instances (here up to 300 ms each).",
         "Each deploy window runs from the deploy command's start to its end, drain included.",
