@@ -109,6 +109,14 @@ export function stopper({ home, keep, progress, current }) {
   };
   process.on("SIGINT", () => void stop(130, "interrupted; stopping everything it started"));
   process.on("SIGTERM", () => void stop(143, "terminated; stopping everything it started"));
+  // Output piped into something that stopped reading (`| head`, `| true`): unhandled, the EPIPE
+  // ended this process at once and left the router and instances the server had started running
+  // (they outlive a server by design). Handled, the run stops through `stop` (or, when it was
+  // already stopping, finishes doing so) and cleans up.
+  process.stdout.on("error", (error) => {
+    if (error?.code === "EPIPE") void stop(141, "stdout closed; stopping everything it started");
+    else throw error;
+  });
   process.on("exit", () => current().server?.child.kill("SIGKILL"));
   return stop;
 }
