@@ -151,7 +151,7 @@ describe("supervisor", () => {
 
   test("/proc/<pid>/stat is parsed from the last ')', whatever the command's name holds", async () => {
     const tail = ["S", ...Array.from({ length: 18 }, (_, i) => String(i + 1)), "987654", "0", "0"].join(" ");
-    assert.deepEqual(parseProcStat(`42 (a) (b c)) ${tail}\n`), { state: "S", startTime: "987654" });
+    assert.deepEqual(parseProcStat(`42 (a) (b c)) ${tail}\n`), { state: "S", processGroup: 2, startTime: "987654" });
     assert.equal(parseProcStat("42 no parenthesis S 1"), undefined);
     assert.equal(parseProcStat("42 (short) S 1 2"), undefined);
 

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { setPriority } from "node:os";
+import { readProcStat } from "./process-info.js";
 
 /**
  * Set the nice value of every thread of every process in process group `pgid`; returns how many
@@ -39,7 +40,7 @@ export function reniceGroup(pgid: number, niceness: number): number {
  */
 function groupMembers(pgid: number): string[] | undefined {
   const leader = String(pgid);
-  if (readChildren(leader) !== undefined && processStateOf(leader) !== "Z") {
+  if (readChildren(leader) !== undefined && readProcStat(pgid)?.state !== "Z") {
     const members: string[] = [];
     const seen = new Set<string>();
     const queue = [leader];
@@ -89,22 +90,6 @@ function renice(id: number, niceness: number): boolean {
   }
 }
 
-/** Fields 3 and on of /proc/<pid>/stat, counted from the last ')' (the command name may hold anything). */
-function statFields(pid: string): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return text.slice(text.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  }
-}
-
-/** Field 5, the process group (fields[0] is field 3, the state). */
 function processGroupOf(pid: string): number | undefined {
-  const pgrp = Number(statFields(pid)?.[2]);
-  return Number.isSafeInteger(pgrp) ? pgrp : undefined;
-}
-
-function processStateOf(pid: string): string | undefined {
-  return statFields(pid)?.[0];
+  return readProcStat(Number(pid))?.processGroup;
 }

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 
-/** The two fields of /proc/<pid>/stat that identify a process and say whether it still runs. */
+/** The fields of /proc/<pid>/stat that identify a process, say whether it still runs, and its group. */
 export interface ProcStat {
   /** Field 3: R, S, D, Z (zombie), X (dead), ... */
   state: string;
+  /** Field 5: the process group. */
+  processGroup: number;
   /** Field 22: clock ticks after boot when the process started; never changes for its lifetime. */
   startTime: string;
 }
@@ -20,11 +22,13 @@ export function parseProcStat(text: string): ProcStat | undefined {
     .slice(commEnd + 1)
     .trim()
     .split(/\s+/);
-  // rest[0] is field 3 (state), so field 22 is rest[19].
+  // rest[0] is field 3 (state), so field 5 is rest[2] and field 22 is rest[19].
   const state = rest[0];
+  const processGroup = Number(rest[2]);
   const startTime = rest[19];
   if (state === undefined || startTime === undefined || !/^\d+$/.test(startTime)) return undefined;
-  return { state, startTime };
+  if (!Number.isSafeInteger(processGroup)) return undefined;
+  return { state, processGroup, startTime };
 }
 
 /** The stat of `pid` whatever its state (a zombie included); undefined when there is no such pid. */
