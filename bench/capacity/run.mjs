@@ -495,14 +495,7 @@ async function main() {
   const lib = await import(HELD);
   quantileOf = lib.quantile;
   const processes = new Processes();
-  const stop = async (code, message) => {
-    progress(message);
-    await processes.stopAll();
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void stop(130, "interrupted; stopping everything it started"));
-  process.on("SIGTERM", () => void stop(143, "terminated; stopping everything it started"));
-  process.on("exit", () => processes.killAllNow());
+  const stop = processes.exitHandler("bench:capacity");
 
   console.log(`Command: \`${command}\` (open-file limit ${fdLimit()}, needed ${fdNeeded})`);
   const runs = [];

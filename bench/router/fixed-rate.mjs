@@ -7,13 +7,13 @@
 //
 // It is the by-hand probe of docs/architecture.md ("What the tail at a fixed rate is not") made
 // repeatable; bench:router's half-load phase stays the published figure.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { readOptions } from "../options.mjs";
-import { CLK_TCK, median, runWrk } from "./measure.mjs";
+import { CLK_TCK, median, runWrk, statFields } from "./measure.mjs";
 import { Processes, startBaton, startNodeRelay, startUpstreams } from "./proxies.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -55,10 +55,9 @@ function options() {
   };
 }
 
-/** utime and stime (ticks) of a process, all threads. */
+/** utime and stime (ticks) of a process, all threads: fields 14 and 15. */
 function cpu(pid) {
-  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const f = statFields(pid);
   return { user: Number(f[11]), sys: Number(f[12]) };
 }
 
@@ -177,18 +176,7 @@ async function main() {
   const opts = options();
   const processes = new Processes();
   const tmp = mkdtempSync(join(tmpdir(), "baton-bench-fixed-"));
-  let stopping = false;
-  const stop = async (code, message) => {
-    if (stopping) return;
-    stopping = true;
-    if (message) console.error(`bench:router:fixed-rate: ${message}`);
-    await processes.stopAll();
-    rmSync(tmp, { recursive: true, force: true });
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void stop(130, "interrupted; stopping everything it started"));
-  process.on("SIGTERM", () => void stop(143, "terminated; stopping everything it started"));
-  process.on("exit", () => processes.killAllNow());
+  const stop = processes.exitHandler("bench:router:fixed-rate", tmp);
   try {
     const progress = (msg) => console.error(`bench:router:fixed-rate: ${msg}`);
     const upstream = await startUpstreams(processes, tmp);

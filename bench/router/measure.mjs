@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 export const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 /** Fields of /proc/PID/stat after the command name (which may itself contain spaces or parentheses). */
-function statFields(pid) {
+export function statFields(pid) {
   const text = readFileSync(`/proc/${pid}/stat`, "utf8");
   return text.slice(text.lastIndexOf(")") + 2).split(" ");
 }

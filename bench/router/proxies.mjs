@@ -1,7 +1,7 @@
 // Starting and stopping the upstreams and the four proxies, each as a foreground process that we
 // own, with config files written to our temp dir (never the system's /etc configs or services).
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
@@ -67,6 +67,29 @@ export class Processes {
   /** Last resort from process.on("exit"): synchronous, no waiting. */
   killAllNow() {
     for (const [pid] of this.live) signalGroup(pid, "SIGKILL");
+  }
+
+  /**
+   * A benchmark's way out, whatever ends it (done, error, ^C, SIGTERM, or dying some other way):
+   * every process it started stops, and `tmp` (if any) is removed after a clean run and kept, and
+   * named, otherwise. Returns `stop(code, message)`; messages go to stderr after `label`.
+   */
+  exitHandler(label, tmp) {
+    let stopping = false;
+    const stop = async (code, message) => {
+      if (stopping) return;
+      stopping = true;
+      if (message) console.error(`${label}: ${message}`);
+      await this.stopAll();
+      if (tmp !== undefined && code === 0) rmSync(tmp, { recursive: true, force: true });
+      else if (tmp !== undefined) console.error(`${label}: logs and configs kept in ${tmp}`);
+      process.exit(code);
+    };
+    process.on("SIGINT", () => void stop(130, "interrupted; stopping everything it started"));
+    process.on("SIGTERM", () => void stop(143, "terminated; stopping everything it started"));
+    // Backstop if we die some other way: no process of ours outlives us.
+    process.on("exit", () => this.killAllNow());
+    return stop;
   }
 }
 

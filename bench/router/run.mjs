@@ -4,7 +4,7 @@
 //
 //   node bench/router/run.mjs [--rounds 3] [--duration 10] [--warmup 3]
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, release as kernelRelease, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -403,20 +403,7 @@ async function main() {
 
   const processes = new Processes();
   const tmp = mkdtempSync(join(tmpdir(), "baton-bench-router-"));
-  let stopping = false;
-  const stop = async (code, message) => {
-    if (stopping) return;
-    stopping = true;
-    if (message) console.error(`bench:router: ${message}`);
-    await processes.stopAll();
-    if (code === 0) rmSync(tmp, { recursive: true, force: true });
-    else console.error(`bench:router: logs and configs kept in ${tmp}`);
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void stop(130, "interrupted; stopping everything it started"));
-  process.on("SIGTERM", () => void stop(143, "terminated; stopping everything it started"));
-  // Backstop if we die some other way: no process of ours outlives us.
-  process.on("exit", () => processes.killAllNow());
+  const stop = processes.exitHandler("bench:router", tmp);
 
   try {
     const progress = (msg) => console.error(`bench:router: ${msg}`);
