@@ -50,11 +50,10 @@ export class StepRecorder {
     this.beforeStep(name);
     // One transaction per step boundary: the phase, the step row and its event land together (or
     // not at all) with one commit, and so one fsync, instead of three. A deploy crosses about 15
-    // boundaries, most of them in the tens of milliseconds after the switch, when the new
-    // instances meet their first users on the same cores.
-    // The event is persisted, not emitted, inside: a full disk then fails the whole boundary as
-    // BATON_DISK_FULL (swallowing it, as emit() does, would only leave a failed COMMIT with a less
-    // helpful error), and listeners hear of it only once it is committed.
+    // boundaries, several in the tens of milliseconds after the switch, when the new instances
+    // meet their first users on the same cores. The event is persisted inside, not emitted: a full
+    // disk fails the whole boundary as BATON_DISK_FULL (swallowing it, as emit() does, would only
+    // leave a failed COMMIT with a less helpful error), and listeners hear of it once committed.
     const [step, started] = this.store.transaction(() => {
       this.store.updateDeploy(this.deployId, { phase: name });
       const record = this.store.startStep(this.deployId, name);
