@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { median } from "../router/measure.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -73,7 +74,8 @@ async function main() {
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {
-    await once(app.stdout, "data"); // its "listening" line
+    // Its "listening" line; an app that never starts ends the run instead of hanging it.
+    await once(app.stdout, "data", { signal: AbortSignal.timeout(15_000) });
     const us = {};
     for (let r = 0; r < rounds; r++) {
       for (const count of COUNTS) {
@@ -89,7 +91,6 @@ async function main() {
         }
       }
     }
-    const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
     console.log(
       `Command: \`node bench/deploy/warmup-client.mjs --rounds ${rounds}\` (examples/hello, concurrency 4)\n`,
     );
