@@ -146,6 +146,23 @@ test("warm-up requests: paths, METHOD paths and objects with a body; bad ones ar
   );
 });
 
+test("warm-up CPU: idle unless app.json says normal; anything else is listed", () => {
+  const { processes } = parseProcfile("web: node server.js\n");
+  const cpuOf = (warmup: Record<string, unknown>) => {
+    const parsed = parseAppJson(JSON.stringify({ baton: { warmup: { paths: ["/"], ...warmup } } }));
+    assert.deepEqual(parsed.problems, []);
+    return resolveConfig({ procfile: processes, appJson: parsed.config }).warmup?.cpu;
+  };
+  assert.equal(cpuOf({}), "idle");
+  assert.equal(cpuOf({ cpu: "normal" }), "normal");
+  assert.equal(cpuOf({ cpu: "idle" }), "idle");
+  const bad = parseAppJson(JSON.stringify({ baton: { warmup: { paths: ["/"], cpu: "low" } } }));
+  assert.deepEqual(
+    bad.problems.map((p) => [p.key, p.message]),
+    [["baton.warmup.cpu", 'must be "idle" or "normal", got "low"']],
+  );
+});
+
 test("baton.https: redirect and HSTS resolve with defaults off; bad values are listed by key", () => {
   const { processes } = parseProcfile("web: node server.js\n");
   const none = resolveConfig({ procfile: processes, appJson: {} });

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { waitFor } from "../src/core/wait.js";
 import { LoadRun, type Sample, summarize, type WindowStats } from "../src/load/load.js";
+import { openIdleCpuClass } from "../src/supervisor/cpu-class.js";
 import { freePort } from "../src/supervisor/ports.js";
 import {
   type CliResult,
@@ -558,13 +559,17 @@ describe("deploy end to end: the real CLI and server under continuous load", () 
       assertSucceeded(next, "deploy replacing a release that ignores SIGTERM");
       // Half of each instance's warm-up went through the router, to the new instances only.
       const warmup = next.json.steps.find((s) => s.name === "warmup")?.details as
-        | { requests: number; failed: number; throughRouter?: { requests: number; failed: number } }
+        | { requests: number; failed: number; throughRouter?: { requests: number; failed: number }; cpu?: string }
         | undefined;
       assert.deepEqual(
         [warmup?.requests, warmup?.failed, warmup?.throughRouter?.requests, warmup?.throughRouter?.failed],
         [40, 0, 20, 0],
         `warm-up step: ${JSON.stringify(warmup)}`,
       );
+      // They warmed up in the idle CPU class where this host has one (CI: root), and serve outside it.
+      assert.equal(warmup?.cpu, openIdleCpuClass().ok ? "idle" : "normal", `warm-up step: ${JSON.stringify(warmup)}`);
+      for (const pid of pidsOf("after-stubborn").filter((p) => existsSync(`/proc/${p}`)))
+        assert.doesNotMatch(readFileSync(`/proc/${pid}/cgroup`, "utf8"), /baton-warmup/, `instance ${pid}'s cgroups`);
       current = next.json.version as number;
       currentLabel = "after-stubborn";
       const stop = next.json.steps.find((s) => s.name === "stop");

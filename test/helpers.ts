@@ -193,3 +193,40 @@ export const pool = (id: string, release: string, upstreams: Upstream[], healthP
   targets: upstreams.map((u) => u.target),
   ...(healthPath === undefined ? {} : { healthPath }),
 });
+
+/**
+ * What `web: npm start` looks like, in small: a process group whose leader is a Node process with a
+ * Node child (V8 threads and all). Resolves with the group's id once both have said "up" (their own
+ * code runs, so Node has started its threads); `kill()` ends the whole group.
+ */
+export async function startNodeGroup(): Promise<{ pgid: number; kill(): void }> {
+  const idle = `${JSON.stringify(process.execPath)} -e "console.log('up'); setInterval(() => {}, 1000)"`;
+  const group = spawn("/bin/sh", ["-c", `${idle} & exec ${idle}`], {
+    detached: true,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const pgid = group.pid as number;
+  const kill = (): void => {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  let ups = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the group's processes did not start within 10 s")), 10_000);
+      group.stdout?.on("data", (chunk: Buffer) => {
+        ups += chunk.toString().split("up").length - 1;
+        if (ups < 2) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  } catch (error) {
+    kill();
+    throw error;
+  }
+  return { pgid, kill };
+}

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { getPriority } from "node:os";
 import { test } from "node:test";
 import { reniceGroup } from "../src/supervisor/priority.js";
+import { startNodeGroup } from "./helpers.js";
 
 /** pid -> nice value of each of its threads, for every process in group `pgid`. */
 function groupNiceness(pgid: number): Map<number, number[]> {
@@ -31,25 +31,8 @@ test("reniceGroup reaches every thread of every process in the group, not only t
   // The group starts at this process's nice value and can only be raised from there.
   skip: process.platform !== "linux" ? "reads /proc" : getPriority() >= 19 ? "the test runs at nice 19 already" : false,
 }, async () => {
-  // What `web: npm start` looks like: a leader with a Node child (V8 threads and all). Each says
-  // "up" once its own code runs, by which time Node has started its threads.
-  const idle = `${JSON.stringify(process.execPath)} -e "console.log('up'); setInterval(() => {}, 1000)"`;
-  const group = spawn("/bin/sh", ["-c", `${idle} & exec ${idle}`], {
-    detached: true,
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  const pgid = group.pid as number;
+  const { pgid, kill } = await startNodeGroup();
   try {
-    let ups = 0;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the group's processes did not start within 10 s")), 10_000);
-      group.stdout.on("data", (chunk: Buffer) => {
-        ups += chunk.toString().split("up").length - 1;
-        if (ups < 2) return;
-        clearTimeout(timer);
-        resolve();
-      });
-    });
     const before = groupNiceness(pgid);
     assert.equal(before.size, 2, "two processes in the group");
     const threads = [...before.values()].reduce((n, t) => n + t.length, 0);
@@ -69,6 +52,6 @@ test("reniceGroup reaches every thread of every process in the group, not only t
       );
     }
   } finally {
-    process.kill(-pgid, "SIGKILL");
+    kill();
   }
 });

@@ -5,7 +5,7 @@
 // beside this file.
 //
 //   node bench/deploy/run.mjs [--deploys 5] [--steady 10] [--gap 4] [--connections 2] [--slow-connections 8] [--cpu]
-import { existsSync, mkdtempSync, readlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -44,7 +44,10 @@ const USAGE = `usage: node bench/deploy/run.mjs [--deploys N] [--steady S] [--co
                    baseline pools these with the first window
   --cpu            also sample each process's CPU time (/proc, every 25 ms) and print, per step,
                    the cores each kind of process used (router, server, CLI, load, old and new
-                   instances, build)`;
+                   instances, build)
+  --warmup-cpu idle|normal
+                   deploy a copy of examples/hello whose app.json sets baton.warmup.cpu to this
+                   (default: the example as it is, which leaves it to baton: idle)`;
 
 function options() {
   const { int, values } = readOptions({
@@ -57,8 +60,12 @@ function options() {
       connections: { type: "string", default: "2" },
       "slow-connections": { type: "string", default: "8" },
       gap: { type: "string", default: "4" },
+      "warmup-cpu": { type: "string" },
     },
   });
+  const warmupCpu = values["warmup-cpu"];
+  if (warmupCpu !== undefined && warmupCpu !== "idle" && warmupCpu !== "normal")
+    fail(`--warmup-cpu must be idle or normal, got ${JSON.stringify(warmupCpu)}`);
   return {
     deploys: int("deploys", 1, 50),
     steadyS: int("steady", 1, 120),
@@ -66,6 +73,7 @@ function options() {
     slowConnections: int("slow-connections", 0, 256),
     gapS: int("gap", 1, 60),
     cpu: values.cpu === true,
+    warmupCpu,
   };
 }
 
@@ -322,6 +330,16 @@ function goalsOf(stats, p99Ratio, overheadMs) {
   return { each, all: Object.values(each).every(Boolean) };
 }
 
+/** A copy of examples/hello whose app.json sets baton.warmup.cpu (the one A/B knob the app has). */
+function exampleWithWarmupCpu(home, cpu) {
+  const dir = join(home, "example");
+  cpSync(EXAMPLE, dir, { recursive: true });
+  const appJson = JSON.parse(readFileSync(join(dir, "app.json"), "utf8"));
+  appJson.baton.warmup.cpu = cpu;
+  writeFileSync(join(dir, "app.json"), JSON.stringify(appJson, null, 2));
+  return dir;
+}
+
 async function main() {
   const opts = options();
   const command = `node bench/deploy/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
@@ -343,8 +361,9 @@ async function main() {
   try {
     progress(`starting baton server on port ${port} (home ${home})`);
     server = await startServer(home, port);
+    const source = opts.warmupCpu === undefined ? EXAMPLE : exampleWithWarmupCpu(home, opts.warmupCpu);
     const deploy = async (what) => {
-      const result = await baton(home, ["deploy", EXAMPLE, "--app", APP, "--bake", "0", "--json"], DEPLOY_TIMEOUT_MS);
+      const result = await baton(home, ["deploy", source, "--app", APP, "--bake", "0", "--json"], DEPLOY_TIMEOUT_MS);
       const json = parseJson(result, what);
       if (result.code !== 0 || json.status !== "succeeded")
         throw new Error(`${what}: ${json.status}: ${JSON.stringify(json.error)}\n${result.stderr}`);
@@ -411,6 +430,7 @@ async function main() {
       rows.push({
         label: `deploy ${i} (v${json.version})`,
         version: json.version,
+        warmupCpu: json.steps.find((st) => st.name === "warmup")?.details?.cpu,
         fromVersion: json.fromVersion,
         stats,
         durationMs: json.durationMs,
@@ -478,6 +498,9 @@ async function main() {
         `app ms = ${APP_STEPS.join(" + ")} steps (the app's own time); baton ms = the deploy's durationMs minus that (deploys run with --bake 0: a bake is a deliberate wait, not overhead).`,
         "drain ms (part of baton ms) is the wait for requests in flight on the old instances (here up to 300 ms each).",
         "Each deploy window runs from the deploy command's start to its end, drain included.",
+        `Warm-up CPU class (the warmup step's details.cpu): ${[...new Set(rows.map((r) => r.warmupCpu ?? "none"))].join(", ")}${
+          opts.warmupCpu === undefined ? "" : ` (--warmup-cpu ${opts.warmupCpu})`
+        }; idle only where baton can make a cgroup (docs/architecture.md).`,
         `Total: ${total.requests} requests, ${total.failed} failed${total.failed > 0 ? ` ${JSON.stringify(total.failures)}` : ""}; ${
           rows.every((r) => r.goals.all)
             ? "every deploy met every goal"

@@ -28,6 +28,8 @@ export interface EnvVarUser {
 }
 
 export type DeployStrategy = "preboot" | "rolling" | "canary";
+/** How new instances take the CPU while they warm up: only what the live path leaves, or as any process. */
+export type WarmupCpu = "idle" | "normal";
 
 /** The `baton` section: what Heroku's and Dokku's app.json have no key for. */
 export interface BatonUserConfig {
@@ -37,7 +39,12 @@ export interface BatonUserConfig {
   buildCache?: boolean;
   strategy?: DeployStrategy;
   /** `paths` items: "/path", "POST /path", or { method, path, body } for handlers GETs never reach. */
-  warmup?: { paths: Array<string | WarmupRequestUser>; count?: number; concurrency?: number };
+  warmup?: {
+    paths: Array<string | WarmupRequestUser>;
+    count?: number;
+    concurrency?: number;
+    cpu?: WarmupCpu;
+  };
   smoke?: Array<{ path: string; status?: number }>;
   drainTimeoutMs?: number;
   stopTimeoutMs?: number;
@@ -657,7 +664,7 @@ class Checker {
 
   warmup(value: unknown, key: string): BatonUserConfig["warmup"] {
     if (!this.object(value, key)) return undefined;
-    this.unknownKeys(value, ["paths", "count", "concurrency"], key, "warmup");
+    this.unknownKeys(value, ["paths", "count", "concurrency", "cpu"], key, "warmup");
     const paths: Array<string | WarmupRequestUser> = [];
     if (!Array.isArray(value.paths) || value.paths.length === 0) {
       this.problem(`${key}.paths`, 'must be a non-empty array of paths such as ["/", "POST /api/orders"]');
@@ -687,6 +694,11 @@ class Checker {
     const out: NonNullable<BatonUserConfig["warmup"]> = { paths };
     this.optional(value, "count", key, out, (v, k) => this.int(v, k, 1, 100_000));
     this.optional(value, "concurrency", key, out, (v, k) => this.int(v, k, 1, 256));
+    this.optional(value, "cpu", key, out, (v, k) => {
+      if (v === "idle" || v === "normal") return v;
+      this.problem(k, `must be "idle" or "normal", got ${JSON.stringify(v)}`);
+      return undefined;
+    });
     return out;
   }
 

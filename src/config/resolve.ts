@@ -5,6 +5,7 @@ import type {
   EnvVarUser,
   HealthcheckUser,
   UserConfig,
+  WarmupCpu,
   WarmupRequestUser,
 } from "./app-json.js";
 import { type ConfigProblem, configError, lineOfKey } from "./problems.js";
@@ -99,6 +100,7 @@ export interface ResolvedConfig {
         readonly count: number;
         readonly concurrency: number;
         readonly timeoutMs: number;
+        readonly cpu: WarmupCpu;
       }
     | undefined;
   readonly smoke: readonly { readonly path: string; readonly status: number }[];
@@ -151,7 +153,7 @@ export const DEFAULTS = {
   keepReleases: 5,
   postgres: 16,
   check: { path: "/", attempts: 5, waitS: 5, timeoutS: 5, initialDelayS: 0 },
-  warmup: { count: 20, concurrency: 4, timeoutMs: 10_000 },
+  warmup: { count: 20, concurrency: 4, timeoutMs: 10_000, cpu: "idle" as WarmupCpu },
   smokeStatus: 200,
   rolling: { maxSurge: { percent: 25 }, maxUnavailable: { count: 0 } },
   canary: {
@@ -255,6 +257,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
             count: baton.warmup.count ?? DEFAULTS.warmup.count,
             concurrency: baton.warmup.concurrency ?? DEFAULTS.warmup.concurrency,
             timeoutMs: DEFAULTS.warmup.timeoutMs,
+            cpu: baton.warmup.cpu ?? DEFAULTS.warmup.cpu,
           },
     smoke: (baton.smoke ?? []).map((s) => ({ path: s.path, status: s.status ?? DEFAULTS.smokeStatus })),
     strategy: baton.strategy ?? DEFAULTS.strategy,

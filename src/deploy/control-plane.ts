@@ -2,6 +2,7 @@ import { BatonError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { settledWithin } from "../core/wait.js";
 import type { AppRecord, DeployKind, DeployRecord, InstanceRecord, Store } from "../store/store.js";
+import { openIdleCpuClass } from "../supervisor/cpu-class.js";
 import type { AppUser } from "../supervisor/run-as.js";
 import { AppAdmin, maintenanceView } from "./app-admin.js";
 import { EventLog } from "./events.js";
@@ -59,7 +60,11 @@ export class ControlPlane {
       log,
       opts.appUser,
     );
+    const idle = openIdleCpuClass();
+    if (idle.ok) log.info("new instances warm up in an idle CPU class", { cgroup: idle.idle.path });
+    else log.info("no idle CPU class for warm-ups; new instances warm up at normal priority", { reason: idle.reason });
     this.deps = {
+      idleCpu: idle.ok ? idle.idle : undefined,
       store,
       traffic: opts.traffic,
       instances: this.instances,
@@ -325,6 +330,7 @@ export class ControlPlane {
     this.unresponsive.stop();
     const all = this.instances.list();
     await Promise.all(all.map((i) => this.instances.stop(i.id)));
+    this.deps.idleCpu?.close();
     return all.length;
   }
 
@@ -333,6 +339,7 @@ export class ControlPlane {
     this.webhooks.stop();
     this.unresponsive.stop();
     this.instances.release();
+    this.deps.idleCpu?.close();
   }
 }
 

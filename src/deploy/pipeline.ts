@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.js";
 import type { PoolSpec } from "../router/pool.js";
 import type { AppStatsSnapshot } from "../router/stats.js";
 import type { DeployRecord, ReleaseRecord, Store } from "../store/store.js";
+import type { IdleCpuClass } from "../supervisor/cpu-class.js";
 import type { AppUser } from "../supervisor/run-as.js";
 import { routeSpec } from "./app-admin.js";
 import { bake, baselineOf, type Standby } from "./bake.js";
@@ -40,6 +41,8 @@ export interface PipelineDeps {
   appUser?: AppUser | undefined;
   /** Queue a rollback to `version` (after a failed bake with nothing on standby); its deploy id. */
   enqueueRollback?: (app: string, version: number) => number;
+  /** The host's idle CPU class, where baton can make one: new instances warm up in it. */
+  idleCpu?: IdleCpuClass | undefined;
 }
 
 /**
@@ -286,7 +289,7 @@ export class Pipeline {
           // Prepared now, so part of the warm-up reaches the new instances through the router,
           // over the connections users' requests will take after the switch (see warm()).
           const prepared = await traffic.prepare(app.name, pool, { warmup: true }).catch(() => ({ warmup: undefined }));
-          return { details: await warm(this.booted, spec, prepared.warmup, app.domains) };
+          return { details: await warm(this.booted, spec, prepared.warmup, app.domains, this.deps.idleCpu) };
         });
       }
       if (config.smoke.length === 0) this.steps.skip("smoke", "app.json has no baton.smoke");

@@ -34,6 +34,9 @@ export interface RecoveryReport {
 export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
   const { store, instances, traffic, events } = deps;
   const { adopted, lost } = instances.adoptAll();
+  // An instance left in the idle CPU class by a control plane killed during its warm-up gets its
+  // priority back, whatever becomes of its deploy below (a rolled-back one is stopped anyway).
+  for (const record of adopted) deps.idleCpu?.leave(record.pid);
   const report: RecoveryReport = {
     adopted: adopted.length,
     restarted: [],

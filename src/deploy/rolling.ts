@@ -109,7 +109,7 @@ export async function rollOut(host: RolloutHost, web: ResolvedProcess, quantity:
           fresh.map((b) => b.record),
         );
         const prepared = await traffic.prepare(app, batchOnly, { warmup: true }).catch(() => ({ warmup: undefined }));
-        warmup = await warm(fresh, config.warmup, prepared.warmup, deps.store.getApp(app)?.domains ?? []);
+        warmup = await warm(fresh, config.warmup, prepared.warmup, deps.store.getApp(app)?.domains ?? [], deps.idleCpu);
       }
       if (config.smoke.length > 0) await smoke(fresh, config.smoke);
       checkStillRunning(fresh);

@@ -38,7 +38,7 @@ export function reniceGroup(pgid: number, niceness: number): number {
  * where that walk cannot see the group: a kernel without `children` files, or a leader that is
  * gone or a zombie (its children went to another parent, out of its tree). Undefined without /proc.
  */
-function groupMembers(pgid: number): string[] | undefined {
+export function groupMembers(pgid: number): string[] | undefined {
   const leader = String(pgid);
   if (readChildren(leader) !== undefined && readProcStat(pgid)?.state !== "Z") {
     const members: string[] = [];
