@@ -559,7 +559,13 @@ describe("deploy end to end: the real CLI and server under continuous load", () 
       assertSucceeded(next, "deploy replacing a release that ignores SIGTERM");
       // Half of each instance's warm-up went through the router, to the new instances only.
       const warmup = next.json.steps.find((s) => s.name === "warmup")?.details as
-        | { requests: number; failed: number; throughRouter?: { requests: number; failed: number }; cpu?: string }
+        | {
+            requests: number;
+            failed: number;
+            throughRouter?: { requests: number; failed: number };
+            cpu?: string;
+            processes?: number;
+          }
         | undefined;
       assert.deepEqual(
         [warmup?.requests, warmup?.failed, warmup?.throughRouter?.requests, warmup?.throughRouter?.failed],
@@ -567,7 +573,9 @@ describe("deploy end to end: the real CLI and server under continuous load", () 
         `warm-up step: ${JSON.stringify(warmup)}`,
       );
       // They warmed up in the idle CPU class where this host has one (CI: root), and serve outside it.
-      assert.equal(warmup?.cpu, openIdleCpuClass().ok ? "idle" : "normal", `warm-up step: ${JSON.stringify(warmup)}`);
+      const idleHere = openIdleCpuClass().ok;
+      assert.equal(warmup?.cpu, idleHere ? "idle" : "normal", `warm-up step: ${JSON.stringify(warmup)}`);
+      if (idleHere) assert.equal(warmup?.processes, 2, `both instances entered: ${JSON.stringify(warmup)}`);
       for (const pid of pidsOf("after-stubborn").filter((p) => existsSync(`/proc/${p}`)))
         assert.doesNotMatch(readFileSync(`/proc/${pid}/cgroup`, "utf8"), /baton-warmup/, `instance ${pid}'s cgroups`);
       current = next.json.version as number;

@@ -9,6 +9,7 @@ import { smokeTest } from "../supervisor/smoke.js";
 import type { PipelineDeps } from "./pipeline.js";
 import type { WarmupRoute } from "./traffic.js";
 import { warmUp } from "./warmup.js";
+import { idleWhileWarming } from "./warmup-cpu.js";
 
 /** A new web instance that passed readiness, with a flag that trips if it exits afterwards. */
 export interface Booted {
@@ -99,9 +100,6 @@ export function checkStillServing(instances: PipelineDeps["instances"], booted: 
   }
 }
 
-/** The longest new instances stay in the idle CPU class during their warm-up. */
-const IDLE_LIMIT_MS = 5_000;
-
 /**
  * The `warmup` step: `spec.count` requests for each new instance before any user meets it. With
  * `through` (the traffic driver routes warm-up to the prepared Pool), the first half go straight
@@ -120,41 +118,21 @@ export async function warm(
   idle?: IdleCpuClass,
 ): Promise<Record<string, unknown>> {
   const started = Date.now();
-  const cpu = idleWhileWarming(booted, spec.cpu === "idle" ? idle : undefined);
+  const cpu = idleWhileWarming(
+    booted.map((b) => b.instance.pid),
+    spec.cpu === "idle" ? idle : undefined,
+  );
+  let result: Record<string, unknown>;
   try {
-    return { ...(await warmBoth(booted, spec, through, domains, started)), ...cpu.leave() };
-  } finally {
-    cpu.leave();
+    result = await warmBoth(booted, spec, through, domains, started);
+  } catch (error) {
+    // The warm-up's own failure is the step's; the instances are stopped next in any case.
+    try {
+      cpu.leave();
+    } catch {}
+    throw error;
   }
-}
-
-/**
- * Until `leave()`, the new instances run in the idle CPU class: they get only the CPU the live
- * release, the router and baton leave, so warming them up (their JIT above all) no longer competes
- * with users' requests on a busy core. `npm run bench:deploy` against `--warmup-cpu normal`, 3
- * interleaved runs each: the deploy window's p99 1.26-1.30x the idle p99 against 1.47-1.48x, the
- * warm-up ~300 ms longer (docs/architecture.md). The class gives no CPU at all to a core the live path keeps full, so
- * after IDLE_LIMIT_MS the instances leave it and finish at normal priority: a saturated host
- * deploys as before instead of never.
- */
-function idleWhileWarming(
-  booted: readonly Booted[],
-  idle: IdleCpuClass | undefined,
-): { leave(): Record<string, unknown> } {
-  if (idle === undefined) return { leave: () => ({ cpu: "normal" }) };
-  const entered = Date.now();
-  for (const b of booted) idle.enter(b.instance.pid);
-  let details: Record<string, unknown> | undefined;
-  const leave = (): Record<string, unknown> => {
-    if (details !== undefined) return details;
-    clearTimeout(limit);
-    for (const b of booted) idle.leave(b.instance.pid);
-    const idleMs = Date.now() - entered;
-    details = { cpu: "idle", idleMs, ...(idleMs >= IDLE_LIMIT_MS ? { idleLimitReached: true } : {}) };
-    return details;
-  };
-  const limit = setTimeout(leave, IDLE_LIMIT_MS);
-  return { leave };
+  return { ...result, ...cpu.leave() };
 }
 
 async function warmBoth(

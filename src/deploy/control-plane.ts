@@ -330,7 +330,6 @@ export class ControlPlane {
     this.unresponsive.stop();
     const all = this.instances.list();
     await Promise.all(all.map((i) => this.instances.stop(i.id)));
-    this.deps.idleCpu?.close();
     return all.length;
   }
 
@@ -339,7 +338,6 @@ export class ControlPlane {
     this.webhooks.stop();
     this.unresponsive.stop();
     this.instances.release();
-    this.deps.idleCpu?.close();
   }
 }
 

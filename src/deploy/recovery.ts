@@ -2,6 +2,7 @@ import type { ResolvedConfig } from "../config/resolve.js";
 import { delay } from "../core/wait.js";
 import type { DeployRecord, InstanceRecord } from "../store/store.js";
 import { killCommandGroup } from "../supervisor/command.js";
+import { leaveIdleClassOf } from "../supervisor/cpu-class.js";
 import { isSameProcess } from "../supervisor/process-info.js";
 import { routeSpec } from "./app-admin.js";
 import { discardRelease } from "./cleanup.js";
@@ -35,8 +36,9 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
   const { store, instances, traffic, events } = deps;
   const { adopted, lost } = instances.adoptAll();
   // An instance left in the idle CPU class by a control plane killed during its warm-up gets its
-  // priority back, whatever becomes of its deploy below (a rolled-back one is stopped anyway).
-  for (const record of adopted) deps.idleCpu?.leave(record.pid);
+  // priority back, whatever becomes of its deploy below (a rolled-back one is stopped anyway), and
+  // whether or not this server has a class of its own.
+  for (const record of adopted) leaveIdleClassOf(record.pid);
   const report: RecoveryReport = {
     adopted: adopted.length,
     restarted: [],
