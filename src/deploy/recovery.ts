@@ -38,7 +38,17 @@ export async function recover(deps: PipelineDeps): Promise<RecoveryReport> {
   // An instance left in the idle CPU class by a control plane killed during its warm-up gets its
   // priority back, whatever becomes of its deploy below (a rolled-back one is stopped anyway), and
   // whether or not this server has a class of its own.
-  for (const record of adopted) leaveIdleClassOf(record.pid);
+  for (const record of adopted) {
+    try {
+      leaveIdleClassOf(record.pid);
+    } catch (error) {
+      // Not a reason to refuse to start: the instance still serves, only with less CPU.
+      deps.log.warn("an adopted instance could not leave the idle CPU class", {
+        instance: record.id,
+        error: (error as Error).message,
+      });
+    }
+  }
   const report: RecoveryReport = {
     adopted: adopted.length,
     restarted: [],
