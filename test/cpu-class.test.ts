@@ -123,6 +123,12 @@ test("a restarted server takes an adopted instance out of the idle class without
     for (const pid of [instance.pgid, ...children]) assert.equal(cpuCgroup(pid), origin);
     assert.equal(leaveIdleClassOf(instance.pgid), 0);
     assert.equal(leaveIdleClassOf(process.pid), 0);
+
+    // The cgroup of an instance that died in the class goes when the next server opens it.
+    const stale = join(opened.idle.path, "999999999");
+    mkdirSync(stale);
+    assert.ok(openIdleCpuClass().ok);
+    assert.equal(existsSync(stale), false, "an empty instance cgroup is swept");
   } finally {
     instance.kill();
   }

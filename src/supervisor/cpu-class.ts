@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { BatonError } from "../core/errors.js";
 import { type CpuHierarchy, cpuCgroupOf, cpuHierarchy, moveProcess, processesIn, readCgroupFile } from "./cgroups.js";
@@ -77,6 +77,7 @@ export function openIdleCpuClass(): IdleCpuClassResult {
   const made = makeClassDir(hierarchy, own);
   if ("reason" in made) return { ok: false, reason: made.reason };
   const { path } = made;
+  sweepEmpty(path);
   // Where each instance's leader was when it entered, to go back to (normally baton's own cgroup).
   const origins = new Map<number, string>();
   const holds = (pid: number): boolean => cpuCgroupOf(pid, hierarchy)?.startsWith(`${path}/`) === true;
@@ -89,14 +90,18 @@ export function openIdleCpuClass(): IdleCpuClassResult {
         const origin = cpuCgroupOf(pgid, hierarchy);
         if (origin === undefined || origin.startsWith(`${path}/`)) return 0;
         const dir = join(path, String(pgid));
-        try {
-          if (!existsSync(dir)) mkdirSync(dir);
-        } catch {
-          return 0; // the class is gone (removed by hand): the instance warms up at normal priority
-        }
         origins.set(pgid, origin);
         let moved = 0;
-        for (const pid of groupMembers(pgid) ?? [String(pgid)]) if (moveProcess(dir, pid)) moved++;
+        // Twice: another server opening the class sweeps empty cgroups, this one included if it
+        // comes between the mkdir and the first move.
+        for (let attempt = 0; attempt < 2 && moved === 0; attempt++) {
+          try {
+            if (!existsSync(dir)) mkdirSync(dir);
+          } catch {
+            return 0; // the class is gone (removed by hand): the instance warms up at normal priority
+          }
+          for (const pid of groupMembers(pgid) ?? [String(pgid)]) if (moveProcess(dir, pid)) moved++;
+        }
         return moved;
       },
       leave(pgid) {
@@ -106,6 +111,31 @@ export function openIdleCpuClass(): IdleCpuClassResult {
       },
     },
   };
+}
+
+/**
+ * Remove the cgroups of instances that died in the class (a deploy cut short with its server): an
+ * empty cgroup costs little, but they would pile up until the next boot. Best effort; one that
+ * another server is about to fill is simply made again by its enter().
+ */
+function sweepEmpty(path: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(path, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const dir = join(path, name);
+    if (processesIn(dir).length > 0) continue;
+    try {
+      rmdirSync(dir);
+    } catch {
+      // in use again, or not ours
+    }
+  }
 }
 
 /**
