@@ -134,9 +134,11 @@ test("a restarted server takes an adopted instance out of the idle class without
   }
 });
 
-test("a warm-up's stay in the class ends at leave() or at its limit, and a failure to leave is thrown by leave()", async () => {
+test("a warm-up's stay in the class ends at leave(), abandon() or its limit, and a failure to leave is thrown by leave()", async () => {
   const calls: string[] = [];
   let failLeave = false;
+  // Resolved when the last instance has been asked to leave: the limit's timer has fired.
+  let lastLeft = (): void => undefined;
   const fake: IdleCpuClass = {
     path: "/fake",
     enter: (pgid) => {
@@ -145,6 +147,7 @@ test("a warm-up's stay in the class ends at leave() or at its limit, and a failu
     },
     leave: (pgid) => {
       calls.push(`leave ${pgid}`);
+      if (pgid === 11) lastLeft();
       if (failLeave && pgid === 11) throw new BatonError("BATON_DEPLOY_FAILED", "stayed");
       return 2;
     },
@@ -163,10 +166,19 @@ test("a warm-up's stay in the class ends at leave() or at its limit, and a failu
   // The limit takes them out while the warm-up goes on; a failure then waits for leave().
   calls.length = 0;
   failLeave = true;
+  const atLimit = new Promise<void>((resolve) => {
+    lastLeft = resolve;
+  });
   const slow = idleWhileWarming([10, 11], fake, 30);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await atLimit;
   assert.deepEqual(calls, ["enter 10", "enter 11", "leave 10", "leave 11"], "left at the limit, every instance tried");
   assert.throws(() => slow.leave(), /stayed/);
+
+  // A warm-up that failed takes them out without its own error being replaced by this one.
+  calls.length = 0;
+  const failed = idleWhileWarming([10, 11], fake, 60_000);
+  assert.doesNotThrow(() => failed.abandon());
+  assert.deepEqual(calls, ["enter 10", "enter 11", "leave 10", "leave 11"]);
 
   assert.deepEqual(idleWhileWarming([10], undefined).leave(), { cpu: "normal" });
 });

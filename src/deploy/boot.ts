@@ -122,16 +122,10 @@ export async function warm(
     booted.map((b) => b.instance.pid),
     spec.cpu === "idle" ? idle : undefined,
   );
-  let result: Record<string, unknown>;
-  try {
-    result = await warmBoth(booted, spec, through, domains, started);
-  } catch (error) {
-    // The warm-up's own failure is the step's; the instances are stopped next in any case.
-    try {
-      cpu.leave();
-    } catch {}
+  const result = await warmBoth(booted, spec, through, domains, started).catch((error: unknown) => {
+    cpu.abandon(); // the instances are stopped next in any case
     throw error;
-  }
+  });
   return { ...result, ...cpu.leave() };
 }
 

@@ -7,9 +7,12 @@ import type { IdleCpuClass } from "../supervisor/cpu-class.js";
  */
 export const IDLE_LIMIT_MS = 5_000;
 
-/** A warm-up's stay in the class; `leave()` ends it and says how it went (the step's details). */
+/** A warm-up's stay in the class. */
 export interface IdleStay {
+  /** End it and say how it went (the step's details); throws if an instance could not leave. */
   leave(): Record<string, unknown>;
+  /** End it for a warm-up that failed: whose own error is the step's, so this one is not thrown. */
+  abandon(): void;
 }
 
 /**
@@ -24,14 +27,14 @@ export function idleWhileWarming(
   idle: IdleCpuClass | undefined,
   limitMs = IDLE_LIMIT_MS,
 ): IdleStay {
-  if (idle === undefined) return { leave: () => ({ cpu: "normal" }) };
+  if (idle === undefined) return { leave: () => ({ cpu: "normal" }), abandon: () => undefined };
   const entered = Date.now();
   let processes = 0;
   for (const pgid of pgids) processes += idle.enter(pgid);
   let details: Record<string, unknown> | undefined;
   let failure: unknown;
-  const leaveAll = (): void => {
-    if (details !== undefined) return;
+  const leaveAll = (): Record<string, unknown> => {
+    if (details !== undefined) return details;
     clearTimeout(limit);
     // Every instance is taken out even if one fails; the first failure is the step's.
     for (const pgid of pgids) {
@@ -43,14 +46,16 @@ export function idleWhileWarming(
     }
     const idleMs = Date.now() - entered;
     details = { cpu: "idle", processes, idleMs, ...(idleMs >= limitMs ? { idleLimitReached: true } : {}) };
+    return details;
   };
   // Fired by the timer, a failure waits for leave() to be thrown from the step.
   const limit = setTimeout(leaveAll, limitMs);
   return {
     leave() {
-      leaveAll();
+      const left = leaveAll();
       if (failure !== undefined) throw failure;
-      return details ?? {};
+      return left;
     },
+    abandon: leaveAll,
   };
 }
