@@ -5,7 +5,6 @@
 // gets the share of each sample's interval that falls inside it.
 import { readdirSync, readFileSync } from "node:fs";
 
-const TICK_MS = 10; // USER_HZ is 100 on every Linux this runs on: the fallback without schedstat
 const SAMPLE_MS = 25;
 const DISCOVER_MS = 200;
 const RECHECK_MS = 2_000;
@@ -27,27 +26,20 @@ function threadMs(pid, tid) {
 
 /**
  * Time on a CPU of a process (its live threads), or of its main thread alone with `main`, in ms;
- * undefined once it is gone. Without schedstat (a kernel built without it): utime + stime ticks.
+ * undefined once it is gone.
  */
 function cpuMs(pid, main = false) {
   const mainMs = threadMs(pid, pid);
-  if (mainMs !== undefined) {
-    if (main) return mainMs;
-    let tids;
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      return undefined;
-    }
-    // A thread that exited since the last sample takes its time with it: the difference can come
-    // out negative for one sample, which the caller drops.
-    return tids.reduce((sum, tid) => sum + (threadMs(pid, tid) ?? 0), 0);
+  if (mainMs === undefined || main) return mainMs;
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
   }
-  const stat = read(main ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
-  if (stat === undefined) return undefined;
-  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  // A thread that exited since the last sample takes its time with it: the difference can come
+  // out negative for one sample, which the caller drops.
+  return tids.reduce((sum, tid) => sum + (threadMs(pid, tid) ?? 0), 0);
 }
 
 /**
@@ -57,6 +49,10 @@ function cpuMs(pid, main = false) {
  * V8's compiler and GC helper threads and libuv's pool), which is not to be added to the total.
  */
 export function startCpuSampler(classify) {
+  // Every Linux with CONFIG_SCHED_INFO (all the distributions' kernels) has it; say so rather than
+  // print a table of zeros.
+  if (threadMs(process.pid, process.pid) === undefined)
+    throw new Error("--cpu needs /proc/PID/task/TID/schedstat, which this kernel does not have");
   const tracked = new Map(); // pid -> { cls, cmdline, seen, last, lastMain }
   const ignored = new Map(); // pid -> { cmdline, seen }
   const samples = []; // [from, to, cls, ms]: ms of CPU used between two sampling times
