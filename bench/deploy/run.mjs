@@ -5,6 +5,7 @@
 // beside this file.
 //
 //   node bench/deploy/run.mjs [--deploys 5] [--steady 10] [--gap 4] [--connections 2] [--slow-connections 8] [--cpu]
+//                             [--warmup-cpu idle|normal]
 import { cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -406,6 +407,17 @@ async function main() {
       // window's slowest 1% (quick requests above its p99) are counted where they started: what
       // the steps do not cover (the CLI starting and exiting, the time between steps) is left over.
       const offset = Date.now() - load.now();
+      // The warm-up's routed half ends the step: the moment its new instances share the router
+      // (and, without the idle CPU class, the cores) with users.
+      const warmupStep = json.steps.find((st) => st.name === "warmup" && typeof st.startedAt === "number");
+      const routedMs = warmupStep?.details?.throughRouter?.ms;
+      const routed =
+        typeof routedMs === "number" && routedMs > 0
+          ? load.window(
+              warmupStep.startedAt - offset + warmupStep.durationMs - routedMs,
+              warmupStep.startedAt - offset + warmupStep.durationMs,
+            ).quick
+          : undefined;
       const slowest = load.slowerThan(from, load.now(), stats.p99Ms);
       let slowestInSteps = 0;
       const perStep = Object.fromEntries(
@@ -430,7 +442,8 @@ async function main() {
       rows.push({
         label: `deploy ${i} (v${json.version})`,
         version: json.version,
-        warmupCpu: json.steps.find((st) => st.name === "warmup")?.details?.cpu,
+        warmupCpu: warmupStep?.details?.cpu,
+        routed: routed === undefined ? undefined : { ms: routedMs, p99Ms: routed.p99Ms, rps: routed.rps },
         fromVersion: json.fromVersion,
         stats,
         durationMs: json.durationMs,
@@ -493,6 +506,11 @@ async function main() {
         `Median p99 before the switch (stage to smoke: new instances booting and warming beside the old): ${fmtMs(
           med((r) => r.beforeSwitchP99Ms),
         )}; from the switch to the end (switch, drain, stop, cleanup): ${fmtMs(med((r) => r.fromSwitchP99Ms))}.`,
+        rows.some((r) => r.routed !== undefined)
+          ? `The warm-up's routed half (its last ${fmtMs(med((r) => r.routed?.ms))}; medians): p99 ${fmtMs(
+              med((r) => r.routed?.p99Ms),
+            )}, request rate ${(med((r) => r.routed?.rps) / steady.rps).toFixed(2)}x steady.`
+          : "The warm-up sent nothing through the router.",
         "p50 and p99 are of the quick requests (GET /, POST /api/echo); requests and failed count the 300 ms ones too.",
         "slowest 1%: of each deploy window's quick requests slower than its p99, the share that started in that step (medians over the deploys, so they need not add up to 100%); outside steps: the CLI starting and exiting, and the moments between steps.",
         `app ms = ${APP_STEPS.join(" + ")} steps (the app's own time); baton ms = the deploy's durationMs minus that (deploys run with --bake 0: a bake is a deliberate wait, not overhead).`,
